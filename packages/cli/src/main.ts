@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { EVTX_DUMP_HELP, evtxDump } from './commands/evtx-dump.js';
+import { UsageError, write } from './output.js';
+
+const HELP = `firebreak — read, hunt and contain across endpoints, servers and the network
+
+Usage: firebreak <command> [options]
+
+Commands:
+  evtx dump FILE...   print every record of EVTX files as JSON lines or XML
+
+Run "firebreak <command> --help" for the options of a command.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  'evtx dump': { run: evtxDump, help: EVTX_DUMP_HELP },
+};
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    await write(process.stdout, HELP + '\n');
+    return 0;
+  }
+  const name = COMMANDS[`${argv[0]} ${argv[1]}`] ? `${argv[0]} ${argv[1]}` : argv[0];
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}"`);
+  return command.run(argv.slice(name.split(' ').length));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`firebreak: ${(error as Error).message}\nRun "firebreak --help" for usage.\n`);
+      process.exitCode = 2;
+    } else if ((error as { code?: string }).code === 'EPIPE') {
+      process.exitCode = 0; // the reader went away (e.g. piped into head): not an error
+    } else {
+      process.stderr.write(`firebreak: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,412 @@
+/**
+ * BinXML: the binary XML of EVTX records. This module turns token streams into a small node
+ * tree; templates are parsed once per chunk and shared by every record that instantiates them,
+ * so a record costs only the reading of its substitution values.
+ */
+import { BinXmlError } from './warnings.js';
+import { CHUNK_SIZE } from './file-header.js';
+
+export const enum Kind {
+  Element,
+  Text,
+  Subst,
+  CharRef,
+  EntityRef,
+  CData,
+  PI,
+  Template,
+}
+
+export interface ElementNode {
+  kind: Kind.Element;
+  name: string;
+  attrs: AttributeNode[];
+  children: ContentNode[];
+}
+export interface AttributeNode {
+  name: string;
+  value: ContentNode[];
+}
+export interface TextNode {
+  kind: Kind.Text;
+  text: string;
+}
+export interface SubstNode {
+  kind: Kind.Subst;
+  index: number;
+  /** Value type declared by the template; the instance's own descriptor is authoritative. */
+  type: number;
+  /** Optional substitutions disappear (with their attribute) when the value is null. */
+  optional: boolean;
+}
+export interface CharRefNode {
+  kind: Kind.CharRef;
+  code: number;
+}
+export interface EntityRefNode {
+  kind: Kind.EntityRef;
+  name: string;
+}
+export interface CDataNode {
+  kind: Kind.CData;
+  text: string;
+}
+export interface PINode {
+  kind: Kind.PI;
+  target: string;
+  data: string;
+}
+export interface TemplateNode {
+  kind: Kind.Template;
+  template: Template;
+  values: Values;
+}
+export type ContentNode =
+  | ElementNode
+  | TextNode
+  | SubstNode
+  | CharRefNode
+  | EntityRefNode
+  | CDataNode
+  | PINode
+  | TemplateNode;
+
+export interface Template {
+  /** Chunk-relative offset of the template definition. */
+  offset: number;
+  guid: string;
+  nodes: ContentNode[];
+  /** Per-template caches owned by renderers (e.g. the compiled flat plan). */
+  cache: Map<string, unknown>;
+}
+
+/** Substitution values of one template instance, read in place from the chunk buffer. */
+export class Values {
+  /** Nested BinXML values, parsed on first use. */
+  private nested: (ContentNode[] | undefined)[] | undefined;
+  constructor(
+    readonly chunk: ChunkContext,
+    readonly types: Uint8Array,
+    readonly offsets: Uint32Array,
+    readonly sizes: Uint16Array,
+    /** Nesting depth of this instance, bounding recursion through BinXML values. */
+    readonly depth: number,
+  ) {}
+  get count(): number {
+    return this.types.length;
+  }
+  /** The fragment inside a BinXML-typed value (type 0x21). */
+  nestedNodes(index: number): ContentNode[] {
+    this.nested ??= [];
+    let nodes = this.nested[index];
+    if (nodes === undefined) {
+      const start = this.offsets[index];
+      nodes = parseFragment(this.chunk, start, start + this.sizes[index], this.depth + 1);
+      this.nested[index] = nodes;
+    }
+    return nodes;
+  }
+}
+
+/** What the parser needs from a chunk: its bytes and its caches. */
+export interface ChunkContext {
+  readonly buf: Buffer;
+  readonly names: Map<number, string>;
+  readonly templates: Map<number, Template | null>;
+}
+
+const MAX_ELEMENT_DEPTH = 64;
+const MAX_NESTING = 8;
+
+const enum Tok {
+  EOF = 0x00,
+  OpenStart = 0x01,
+  CloseStart = 0x02,
+  CloseEmpty = 0x03,
+  End = 0x04,
+  Value = 0x05,
+  Attribute = 0x06,
+  CData = 0x07,
+  CharRef = 0x08,
+  EntityRef = 0x09,
+  PITarget = 0x0a,
+  PIData = 0x0b,
+  TemplateInstance = 0x0c,
+  NormalSubst = 0x0d,
+  OptionalSubst = 0x0e,
+  FragmentHeader = 0x0f,
+}
+
+/** Parses a BinXML fragment in `chunk.buf[start, end)` into nodes. */
+export function parseFragment(chunk: ChunkContext, start: number, end: number, depth = 0): ContentNode[] {
+  if (depth > MAX_NESTING) throw new BinXmlError('BinXML nested too deeply', start);
+  return new Parser(chunk, start, Math.min(end, chunk.buf.length), depth).fragment();
+}
+
+class Parser {
+  constructor(
+    private readonly chunk: ChunkContext,
+    private pos: number,
+    private readonly end: number,
+    private readonly depth: number,
+  ) {}
+
+  fragment(): ContentNode[] {
+    const nodes: ContentNode[] = [];
+    while (this.pos < this.end) {
+      const token = this.buf[this.pos] & 0x0f;
+      const raw = this.buf[this.pos];
+      if (raw === Tok.EOF) break;
+      if (token === Tok.FragmentHeader && raw === Tok.FragmentHeader) {
+        this.need(4);
+        this.pos += 4; // token, major, minor, flags
+      } else if (raw === Tok.TemplateInstance) {
+        nodes.push(this.templateInstance());
+      } else if (token === Tok.OpenStart && (raw & 0xb0) === 0) {
+        nodes.push(this.element(0));
+      } else {
+        this.content(nodes, raw);
+      }
+    }
+    return nodes;
+  }
+
+  private get buf(): Buffer {
+    return this.chunk.buf;
+  }
+
+  private fail(message: string): never {
+    throw new BinXmlError(message, this.pos);
+  }
+
+  private need(bytes: number): void {
+    if (this.pos + bytes > this.end) this.fail(`BinXML truncated: ${bytes} bytes needed`);
+  }
+
+  private u8(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+  private u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  private u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  private utf16(chars: number): string {
+    this.need(chars * 2);
+    const s = this.buf.toString('utf16le', this.pos, this.pos + chars * 2);
+    this.pos += chars * 2;
+    return s;
+  }
+
+  /** Reads a name reference; a name stored right here (first use in the chunk) is skipped over. */
+  private name(): string {
+    const offset = this.u32();
+    const name = readName(this.chunk, offset);
+    if (offset === this.pos) this.pos += 10 + name.length * 2;
+    return name;
+  }
+
+  private element(depth: number): ElementNode {
+    if (depth > MAX_ELEMENT_DEPTH) this.fail('BinXML elements nested too deeply');
+    const hasAttributes = (this.u8() & 0x40) !== 0;
+    this.u16(); // dependency identifier
+    this.u32(); // data size
+    const name = this.name();
+    const attrs: AttributeNode[] = [];
+    if (hasAttributes) {
+      this.u32(); // attribute list size
+      while (this.pos < this.end && (this.buf[this.pos] & 0x0f) === Tok.Attribute) {
+        this.pos++;
+        const attr: AttributeNode = { name: this.name(), value: [] };
+        this.attributeValue(attr.value);
+        attrs.push(attr);
+      }
+    }
+    const node: ElementNode = { kind: Kind.Element, name, attrs, children: [] };
+    const close = this.u8() & 0x0f;
+    if (close === Tok.CloseEmpty) return node;
+    if (close !== Tok.CloseStart) {
+      this.pos--;
+      this.fail(`expected end of start tag of <${name}>, found token 0x${close.toString(16)}`);
+    }
+    for (;;) {
+      this.need(1);
+      const raw = this.buf[this.pos];
+      const token = raw & 0x0f;
+      if (token === Tok.End) {
+        this.pos++;
+        return node;
+      }
+      if (token === Tok.OpenStart) node.children.push(this.element(depth + 1));
+      else if (raw === Tok.TemplateInstance) node.children.push(this.templateInstance());
+      else if (raw === Tok.EOF) this.fail(`BinXML ended inside <${name}>`);
+      else this.content(node.children, raw);
+    }
+  }
+
+  private attributeValue(out: ContentNode[]): void {
+    while (this.pos < this.end) {
+      const token = this.buf[this.pos] & 0x0f;
+      if (
+        token !== Tok.Value &&
+        token !== Tok.NormalSubst &&
+        token !== Tok.OptionalSubst &&
+        token !== Tok.CharRef &&
+        token !== Tok.EntityRef
+      ) {
+        return;
+      }
+      this.content(out, this.buf[this.pos]);
+    }
+  }
+
+  /** Character data and substitutions: everything that can appear between tags. */
+  private content(out: ContentNode[], raw: number): void {
+    const token = raw & 0x0f;
+    this.pos++;
+    switch (token) {
+      case Tok.Value: {
+        const type = this.u8();
+        out.push({ kind: Kind.Text, text: this.textValue(type) });
+        return;
+      }
+      case Tok.NormalSubst:
+      case Tok.OptionalSubst: {
+        const index = this.u16();
+        const type = this.u8();
+        out.push({ kind: Kind.Subst, index, type, optional: token === Tok.OptionalSubst });
+        return;
+      }
+      case Tok.CharRef:
+        out.push({ kind: Kind.CharRef, code: this.u16() });
+        return;
+      case Tok.EntityRef:
+        out.push({ kind: Kind.EntityRef, name: this.name() });
+        return;
+      case Tok.CData:
+        out.push({ kind: Kind.CData, text: this.utf16(this.u16()) });
+        return;
+      case Tok.PITarget: {
+        const target = this.name();
+        let data = '';
+        if (this.pos < this.end && (this.buf[this.pos] & 0x0f) === Tok.PIData) {
+          this.pos++;
+          data = this.utf16(this.u16());
+        }
+        out.push({ kind: Kind.PI, target, data });
+        return;
+      }
+      default:
+        this.pos--;
+        this.fail(`unexpected BinXML token 0x${raw.toString(16)}`);
+    }
+  }
+
+  /** A Value token's text: in practice always a length-prefixed UTF-16 string. */
+  private textValue(type: number): string {
+    if (type === 0x01) return this.utf16(this.u16());
+    if (type === 0x02) {
+      const length = this.u16();
+      this.need(length);
+      const s = this.buf.toString('latin1', this.pos, this.pos + length);
+      this.pos += length;
+      return s;
+    }
+    this.pos--;
+    return this.fail(`unsupported value text type 0x${type.toString(16)}`);
+  }
+
+  private templateInstance(): TemplateNode {
+    this.pos++; // token
+    this.u8(); // unknown, always 1
+    this.u32(); // template id (the first bytes of the definition's GUID)
+    const definitionOffset = this.u32();
+    if (definitionOffset === this.pos) {
+      // The definition follows inline: next-offset (4), GUID (16), data size (4), data.
+      this.need(24);
+      const dataSize = this.buf.readUInt32LE(this.pos + 20);
+      this.pos += 24 + dataSize;
+      if (this.pos > this.end) this.fail('template definition runs past the end of its record');
+    }
+    const template = this.template(definitionOffset);
+    const count = this.u32();
+    if (count * 4 > this.end - this.pos) this.fail(`template instance claims ${count} values`);
+    const types = new Uint8Array(count);
+    const sizes = new Uint16Array(count);
+    const offsets = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      sizes[i] = this.buf.readUInt16LE(this.pos);
+      types[i] = this.buf[this.pos + 2];
+      this.pos += 4;
+    }
+    for (let i = 0; i < count; i++) {
+      offsets[i] = this.pos;
+      this.pos += sizes[i];
+    }
+    if (this.pos > this.end) this.fail('template values run past the end of their record');
+    return { kind: Kind.Template, template, values: new Values(this.chunk, types, offsets, sizes, this.depth) };
+  }
+
+  private template(offset: number): Template {
+    const cached = this.chunk.templates.get(offset);
+    if (cached) return cached;
+    if (cached === null) this.fail(`template at 0x${offset.toString(16)} refers to itself`);
+    if (offset < 512 || offset + 24 > CHUNK_SIZE || offset + 24 > this.buf.length) {
+      this.fail(`template definition offset 0x${offset.toString(16)} is outside the chunk`);
+    }
+    const dataSize = this.buf.readUInt32LE(offset + 20);
+    const start = offset + 24;
+    this.chunk.templates.set(offset, null); // guards against self-reference
+    try {
+      const nodes = parseFragment(this.chunk, start, start + dataSize, this.depth);
+      const template: Template = { offset, guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
+      this.chunk.templates.set(offset, template);
+      return template;
+    } catch (error) {
+      this.chunk.templates.delete(offset);
+      throw error;
+    }
+  }
+}
+
+/** Reads a name structure (next offset, hash, length, UTF-16 text, NUL) at a chunk offset. */
+export function readName(chunk: ChunkContext, offset: number): string {
+  let name = chunk.names.get(offset);
+  if (name !== undefined) return name;
+  const buf = chunk.buf;
+  if (offset < 128 || offset + 8 > buf.length) throw new BinXmlError(`name offset 0x${offset.toString(16)} is outside the chunk`, offset);
+  const length = buf.readUInt16LE(offset + 6);
+  if (offset + 8 + length * 2 > buf.length) throw new BinXmlError(`name at 0x${offset.toString(16)} runs past the chunk`, offset);
+  name = buf.toString('utf16le', offset + 8, offset + 8 + length * 2);
+  chunk.names.set(offset, name);
+  return name;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
+
+/** A GUID as Windows structures it (little-endian first three groups), uppercase, no braces. */
+export function formatGuid(buf: Uint8Array, o: number): string {
+  return (
+    HEX[buf[o + 3]] + HEX[buf[o + 2]] + HEX[buf[o + 1]] + HEX[buf[o]] + '-' +
+    HEX[buf[o + 5]] + HEX[buf[o + 4]] + '-' +
+    HEX[buf[o + 7]] + HEX[buf[o + 6]] + '-' +
+    HEX[buf[o + 8]] + HEX[buf[o + 9]] + '-' +
+    HEX[buf[o + 10]] + HEX[buf[o + 11]] + HEX[buf[o + 12]] + HEX[buf[o + 13]] + HEX[buf[o + 14]] + HEX[buf[o + 15]]
+  );
+}
+
+/** Uppercase hex of a byte range. */
+export function hexUpper(buf: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += HEX[buf[i]];
+  return s;
+}

@@ -1,0 +1,99 @@
+/**
+ * Parallel reading: chunks are independent (each has its own string and template tables),
+ * so worker threads render them while the main thread puts the results back in file order.
+ * At most `2 × threads` chunks are in flight, which bounds memory whatever the file size.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { EvtxFile } from './reader.js';
+import { emptyChunkResult, renderChunk, type ChunkResult, type RenderMode } from './render-chunk.js';
+import type { ChunkTask } from './worker.js';
+import type { EvtxWarning } from './warnings.js';
+
+export interface ParallelOptions {
+  /** Worker threads; 1 renders on the calling thread. Default: all cores. */
+  threads?: number;
+  mode: RenderMode;
+}
+
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+/** Every chunk of `path`, rendered in `mode`, in file order. Throws EvtxError for a non-EVTX file. */
+export async function* readChunks(path: string, options: ParallelOptions): AsyncGenerator<ChunkResult> {
+  const file = await EvtxFile.open(path);
+  const slots = file.chunkSlots;
+  const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(), slots));
+  let open = true;
+  try {
+    if (file.headerWarnings.length > 0) yield emptyChunkResult(-1, file.headerWarnings);
+    if (threads > 1) {
+      await file.close();
+      open = false;
+      yield* inWorkers(path, slots, threads, options.mode);
+      return;
+    }
+    for (let i = 0; i < slots; i++) {
+      const warnings: EvtxWarning[] = [];
+      const chunk = await file.readChunk(i, (w) => warnings.push(w));
+      yield chunk ? renderChunk(chunk, options.mode, warnings) : emptyChunkResult(i, warnings);
+    }
+  } finally {
+    if (open) await file.close();
+  }
+}
+
+async function* inWorkers(path: string, slots: number, threads: number, mode: RenderMode): AsyncGenerator<ChunkResult> {
+  const pool = new WorkerPool(threads);
+  try {
+    const window = threads * 2;
+    const pending = new Map<number, Promise<ChunkResult>>();
+    let next = 0;
+    for (let yielded = 0; yielded < slots; yielded++) {
+      while (next < slots && next - yielded < window) {
+        pending.set(next, pool.run({ path, index: next, mode }));
+        next++;
+      }
+      const result = await pending.get(yielded)!;
+      pending.delete(yielded);
+      yield result;
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+/** A fixed set of workers, each serving its tasks in the order given. */
+class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly queues: { index: number; resolve: (result: ChunkResult) => void }[][] = [];
+  private turn = 0;
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL('./worker.js', import.meta.url));
+      const queue: { index: number; resolve: (result: ChunkResult) => void }[] = [];
+      worker.on('message', (result: ChunkResult) => queue.shift()?.resolve(result));
+      worker.on('error', (error) => {
+        for (const { index, resolve } of queue.splice(0)) {
+          resolve(emptyChunkResult(index, [{ chunk: index, offset: 0, message: `chunk skipped: worker failed: ${error.message}` }]));
+        }
+      });
+      this.workers.push(worker);
+      this.queues.push(queue);
+    }
+  }
+
+  run(task: ChunkTask): Promise<ChunkResult> {
+    const i = this.turn++ % this.workers.length;
+    return new Promise((resolve) => {
+      this.queues[i].push({ index: task.index, resolve });
+      this.workers[i].postMessage(task);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,62 @@
+import { parseFragment, type ContentNode } from './binxml.js';
+import type { Chunk, RecordLocation } from './chunk.js';
+import { renderFlat, type FlatEvent } from './render-flat.js';
+import { renderJson, renderJsonText, type JsonObject } from './render-json.js';
+import { renderXml } from './render-xml.js';
+import { formatFiletime } from './values.js';
+
+const RECORD_HEADER_SIZE = 24;
+
+/**
+ * One event record. The id and write time come from the record header; BinXML is decoded
+ * only when a rendering is asked for, and each rendering is computed on demand.
+ */
+export class EvtxRecord {
+  private nodes: ContentNode[] | undefined;
+
+  constructor(
+    readonly chunk: Chunk,
+    private readonly location: RecordLocation,
+  ) {}
+
+  /** EventRecordID from the record header. */
+  get id(): number {
+    return this.location.id;
+  }
+
+  /** Absolute byte offset of the record in its file. */
+  get fileOffset(): number {
+    return this.chunk.fileOffset + this.location.offset;
+  }
+
+  /** Record write time (header FILETIME) as ISO 8601 UTC with microseconds, like evtx_dump. */
+  get timestamp(): string {
+    return formatFiletime(this.location.filetimeLo, this.location.filetimeHi, 6);
+  }
+
+  /** The record's BinXML as parsed nodes. Throws BinXmlError when the record is damaged. */
+  tree(): ContentNode[] {
+    const { offset, size } = this.location;
+    this.nodes ??= parseFragment(this.chunk, offset + RECORD_HEADER_SIZE, offset + size - 4);
+    return this.nodes;
+  }
+
+  xml(): string {
+    return renderXml(this.tree());
+  }
+
+  /** The evtx_dump JSON object. */
+  json(): JsonObject {
+    return renderJson(this.tree());
+  }
+
+  /** The evtx_dump JSON as compact text (exact for 64-bit integers). */
+  jsonText(): string {
+    return renderJsonText(this.tree());
+  }
+
+  /** Flat fields for detection. */
+  flat(): FlatEvent {
+    return renderFlat(this.tree());
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Renders every record of a chunk in one of the output modes. The same function runs on the
+ * main thread and inside workers, so parallel and serial reading give identical output.
+ */
+import type { Chunk } from './chunk.js';
+import { EvtxRecord } from './record.js';
+import type { FlatEvent } from './render-flat.js';
+import type { EvtxWarning } from './warnings.js';
+
+export type RenderMode = 'jsonl' | 'xml' | 'flat';
+
+/** A record in the flat view, with what the record header says about it. */
+export interface FlatRecord {
+  id: number;
+  timestamp: string;
+  fields: FlatEvent;
+}
+
+export interface ChunkResult {
+  index: number;
+  records: number;
+  /** `jsonl`: one JSON object per line; `xml`: the XML documents one after another. */
+  text?: string;
+  /** `flat`: the flat records in file order. */
+  flat?: FlatRecord[];
+  warnings: EvtxWarning[];
+}
+
+export function renderChunk(chunk: Chunk, mode: RenderMode, warnings: EvtxWarning[] = []): ChunkResult {
+  const locations = chunk.locateRecords();
+  warnings.push(...chunk.warnings);
+  chunk.warnings.length = 0;
+  const parts: string[] = [];
+  const flat: FlatRecord[] = [];
+  for (const location of locations) {
+    const record = new EvtxRecord(chunk, location);
+    try {
+      if (mode === 'flat') flat.push({ id: record.id, timestamp: record.timestamp, fields: record.flat() });
+      else parts.push(mode === 'xml' ? record.xml() : record.jsonText() + '\n');
+    } catch (error) {
+      warnings.push({
+        chunk: chunk.index,
+        offset: record.fileOffset,
+        message: `record ${record.id} skipped: ${(error as Error).message}`,
+      });
+    }
+  }
+  const result: ChunkResult = { index: chunk.index, records: mode === 'flat' ? flat.length : parts.length, warnings };
+  if (mode === 'flat') result.flat = flat;
+  else result.text = parts.join('');
+  return result;
+}
+
+export function emptyChunkResult(index: number, warnings: EvtxWarning[]): ChunkResult {
+  return { index, records: 0, warnings, text: '', flat: [] };
+}

@@ -1,0 +1,85 @@
+/** XML rendering of a record, as Windows shows it (Event Viewer's XML view). */
+import { Kind, type ContentNode, type ElementNode, type Values } from './binxml.js';
+import { ENTITIES, isEmptySubst, nestedFragment, substValue, valueText } from './tree.js';
+import { Style } from './values.js';
+
+export function renderXml(nodes: ContentNode[], values?: Values): string {
+  const out: string[] = ['<?xml version="1.0" encoding="utf-8"?>\n'];
+  writeNodes(out, nodes, values, 0);
+  return out.join('');
+}
+
+function writeNodes(out: string[], nodes: ContentNode[], values: Values | undefined, depth: number): void {
+  for (const node of nodes) {
+    if (node.kind === Kind.Element) writeElement(out, node, values, depth);
+    else if (node.kind === Kind.Template) writeNodes(out, node.template.nodes, node.values, depth);
+    else if (node.kind === Kind.PI) out.push(`${indent(depth)}<?${node.target} ${node.data}?>\n`);
+    else {
+      const nested = nestedFragment(node, values);
+      if (nested) writeNodes(out, nested, undefined, depth);
+    }
+  }
+}
+
+function writeElement(out: string[], el: ElementNode, values: Values | undefined, depth: number): void {
+  let open = indent(depth) + '<' + el.name;
+  for (const attr of el.attrs) {
+    if (attr.value.length === 1 && attr.value[0].kind === Kind.Subst && attr.value[0].optional && isEmptySubst(values, attr.value[0].index)) continue;
+    open += ` ${attr.name}="${escape(textOf(attr.value, values), true)}"`;
+  }
+  const hasElements = el.children.some((c) => c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined);
+  if (!hasElements) {
+    const text = textOf(el.children, values);
+    out.push(text === '' ? open + '/>\n' : `${open}>${escapeContent(el.children, values)}</${el.name}>\n`);
+    return;
+  }
+  out.push(open + '>\n');
+  for (const child of el.children) {
+    if (child.kind === Kind.Element) writeElement(out, child, values, depth + 1);
+    else if (child.kind === Kind.Template) writeNodes(out, child.template.nodes, child.values, depth + 1);
+    else {
+      const nested = nestedFragment(child, values);
+      if (nested) writeNodes(out, nested, undefined, depth + 1);
+      else {
+        const text = escapeContent([child], values);
+        if (text.trim() !== '') out.push(indent(depth + 1) + text + '\n');
+      }
+    }
+  }
+  out.push(`${indent(depth)}</${el.name}>\n`);
+}
+
+/** Unescaped text of content parts. */
+export function textOf(parts: ContentNode[], values: Values | undefined): string {
+  let s = '';
+  for (const p of parts) {
+    if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
+    else if (p.kind === Kind.Subst) s += valueText(substValue(values, p.index, Style.Xml));
+    else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
+    else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
+  }
+  return s;
+}
+
+/** Escaped element content; CDATA sections stay CDATA. */
+function escapeContent(parts: ContentNode[], values: Values | undefined): string {
+  let s = '';
+  for (const p of parts) {
+    if (p.kind === Kind.CData) s += `<![CDATA[${p.text.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+    else s += escape(textOf([p], values), false);
+  }
+  return s;
+}
+
+const XML_INVALID = /[\0-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Escapes markup; characters XML 1.0 cannot carry at all become U+FFFD. */
+function escape(text: string, attribute: boolean): string {
+  let s = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  if (attribute) s = s.replaceAll('"', '&quot;');
+  return s.replace(XML_INVALID, '\ufffd');
+}
+
+function indent(depth: number): string {
+  return '  '.repeat(depth);
+}

@@ -1,0 +1,38 @@
+/**
+ * Helpers shared by the renderers: resolving the text of attribute and element content
+ * against the substitution values of the template instance it belongs to.
+ */
+import { Kind, type ContentNode, type Values } from './binxml.js';
+import { Style, ValueType, decodeValue, type DecodedValue } from './values.js';
+
+/** Predefined XML entities; other entity names are kept as references. */
+export const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** The type a substitution really has in this instance (the descriptor wins over the template). */
+export function valueType(values: Values | undefined, index: number): number {
+  return values !== undefined && index < values.count ? values.types[index] : ValueType.Null;
+}
+
+/** Decodes substitution `index`; absent indexes read as null. */
+export function substValue(values: Values | undefined, index: number, style: Style): DecodedValue {
+  if (values === undefined || index >= values.count) return null;
+  return decodeValue(values.chunk.buf, values.types[index], values.offsets[index], values.sizes[index], style);
+}
+
+/** True when an optional substitution has nothing to show, so its attribute or element text disappears. */
+export function isEmptySubst(values: Values | undefined, index: number): boolean {
+  return values === undefined || index >= values.count || values.types[index] === ValueType.Null || values.sizes[index] === 0;
+}
+
+/** Content that is a single substitution of BinXML type: it holds elements, not text. */
+export function nestedFragment(node: ContentNode, values: Values | undefined): ContentNode[] | undefined {
+  if (node.kind !== Kind.Subst || values === undefined || valueType(values, node.index) !== ValueType.BinXml) return undefined;
+  return values.nestedNodes(node.index);
+}
+
+/** Text of a scalar or array value as one string (arrays joined with commas, as evtx_dump's XML does). */
+export function valueText(value: DecodedValue): string {
+  if (value === null) return '';
+  if (Array.isArray(value)) return value.map((v) => (v === null ? '' : String(v))).join(',');
+  return String(value);
+}

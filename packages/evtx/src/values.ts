@@ -1,0 +1,247 @@
+/**
+ * Substitution values, decoded in place from the chunk buffer. Two conventions exist:
+ * the evtx_dump JSON one (also used by the flat view, so hunting EVTX and hunting its
+ * evtx_dump JSON see the same values) and the text Windows shows in XML.
+ */
+import { formatGuid, hexUpper } from './binxml.js';
+
+export const enum ValueType {
+  Null = 0x00,
+  String = 0x01,
+  AnsiString = 0x02,
+  Int8 = 0x03,
+  UInt8 = 0x04,
+  Int16 = 0x05,
+  UInt16 = 0x06,
+  Int32 = 0x07,
+  UInt32 = 0x08,
+  Int64 = 0x09,
+  UInt64 = 0x0a,
+  Real32 = 0x0b,
+  Real64 = 0x0c,
+  Bool = 0x0d,
+  Binary = 0x0e,
+  Guid = 0x0f,
+  SizeT = 0x10,
+  FileTime = 0x11,
+  SysTime = 0x12,
+  Sid = 0x13,
+  HexInt32 = 0x14,
+  HexInt64 = 0x15,
+  EvtHandle = 0x20,
+  BinXml = 0x21,
+  EvtXml = 0x23,
+  ArrayFlag = 0x80,
+}
+
+/** A decoded value: integers beyond 2^53 stay exact as bigint. */
+export type Scalar = string | number | bigint | boolean | null;
+export type DecodedValue = Scalar | Scalar[];
+
+const FIXED_SIZES: Record<number, number> = {
+  [ValueType.Int8]: 1,
+  [ValueType.UInt8]: 1,
+  [ValueType.Int16]: 2,
+  [ValueType.UInt16]: 2,
+  [ValueType.Int32]: 4,
+  [ValueType.UInt32]: 4,
+  [ValueType.Int64]: 8,
+  [ValueType.UInt64]: 8,
+  [ValueType.Real32]: 4,
+  [ValueType.Real64]: 8,
+  [ValueType.Bool]: 4,
+  [ValueType.Guid]: 16,
+  [ValueType.FileTime]: 8,
+  [ValueType.SysTime]: 16,
+  [ValueType.HexInt32]: 4,
+  [ValueType.HexInt64]: 8,
+};
+
+/** Which rendering a value is decoded for. */
+export const enum Style {
+  /** evtx_dump JSON and the flat view. */
+  Json,
+  /** The text of Windows' XML rendering. */
+  Xml,
+}
+
+/** Decodes the value of `type` stored in `buf[off, off + size)`. BinXML values are handled by the renderers. */
+export function decodeValue(buf: Buffer, type: number, off: number, size: number, style: Style): DecodedValue {
+  if (type & ValueType.ArrayFlag) return decodeArray(buf, type & 0x7f, off, size, style);
+  return decodeScalar(buf, type, off, size, style);
+}
+
+function decodeArray(buf: Buffer, type: number, off: number, size: number, style: Style): Scalar[] {
+  const out: Scalar[] = [];
+  if (type === ValueType.String) {
+    const text = utf16(buf, off, size, false);
+    if (text.length === 0) return out;
+    const parts = text.split('\0');
+    if (parts[parts.length - 1] === '') parts.pop();
+    return parts;
+  }
+  if (type === ValueType.AnsiString) return ansi(buf, off, size, false).split('\0').filter((s, i, all) => i < all.length - 1 || s !== '');
+  const width = type === ValueType.SizeT ? 8 : type === ValueType.Sid ? 0 : FIXED_SIZES[type];
+  if (type === ValueType.Sid) {
+    for (let p = off; p + 8 <= off + size; ) {
+      const length = 8 + buf[p + 1] * 4;
+      out.push(formatSid(buf, p, Math.min(length, off + size - p)));
+      p += length;
+    }
+    return out;
+  }
+  if (!width) return [hexUpper(buf, off, off + size)];
+  for (let p = off; p + width <= off + size; p += width) out.push(decodeScalar(buf, type, p, width, style));
+  return out;
+}
+
+function decodeScalar(buf: Buffer, type: number, off: number, size: number, style: Style): Scalar {
+  if (size === 0 && type !== ValueType.String && type !== ValueType.AnsiString && type !== ValueType.Binary) return null;
+  const fixed = FIXED_SIZES[type];
+  if (fixed !== undefined && size < fixed && type !== ValueType.Bool) return hexUpper(buf, off, off + size);
+  switch (type) {
+    case ValueType.Null:
+      return null;
+    case ValueType.String:
+      return utf16(buf, off, size, true);
+    case ValueType.AnsiString:
+      return ansi(buf, off, size, true);
+    case ValueType.Int8:
+      return buf.readInt8(off);
+    case ValueType.UInt8:
+      return buf[off];
+    case ValueType.Int16:
+      return buf.readInt16LE(off);
+    case ValueType.UInt16:
+      return buf.readUInt16LE(off);
+    case ValueType.Int32:
+      return buf.readInt32LE(off);
+    case ValueType.UInt32:
+      return buf.readUInt32LE(off);
+    case ValueType.Int64:
+      return int64(buf, off, true);
+    case ValueType.UInt64:
+      return int64(buf, off, false);
+    case ValueType.Real32:
+      return shortestFloat32(buf.readFloatLE(off));
+    case ValueType.Real64:
+      return buf.readDoubleLE(off);
+    case ValueType.Bool:
+      return size >= 4 ? buf.readUInt32LE(off) !== 0 : buf[off] !== 0;
+    case ValueType.Binary:
+      return hexUpper(buf, off, off + size);
+    case ValueType.Guid:
+      return style === Style.Xml ? `{${formatGuid(buf, off)}}` : formatGuid(buf, off);
+    case ValueType.SizeT:
+      return size >= 8 ? hex64(buf, off, 16) : '0x' + buf.readUInt32LE(off).toString(16).padStart(8, '0');
+    case ValueType.FileTime:
+      return formatFiletime(buf.readUInt32LE(off), buf.readUInt32LE(off + 4), style === Style.Xml ? 7 : 6);
+    case ValueType.SysTime:
+      return formatSystemtime(buf, off, style === Style.Xml ? 7 : 6);
+    case ValueType.Sid:
+      return formatSid(buf, off, size);
+    case ValueType.HexInt32:
+      return '0x' + buf.readUInt32LE(off).toString(16);
+    case ValueType.HexInt64:
+      return hex64(buf, off, 0);
+    case ValueType.EvtHandle:
+      return size >= 8 ? int64(buf, off, false) : buf.readUInt32LE(off);
+    case ValueType.EvtXml:
+      return utf16(buf, off, size, true);
+    default:
+      return hexUpper(buf, off, off + size);
+  }
+}
+
+/** UTF-16LE text; values carry a NUL terminator that is not part of the text. */
+export function utf16(buf: Buffer, off: number, size: number, trimNul: boolean): string {
+  let end = off + (size & ~1);
+  if (trimNul) while (end > off && buf[end - 2] === 0 && buf[end - 1] === 0) end -= 2;
+  return end > off ? buf.toString('utf16le', off, end) : '';
+}
+
+/** ANSI (code page 1252) text. */
+function ansi(buf: Buffer, off: number, size: number, trimNul: boolean): string {
+  let end = off + size;
+  if (trimNul) while (end > off && buf[end - 1] === 0) end--;
+  let s = '';
+  for (let i = off; i < end; i++) {
+    const b = buf[i];
+    s += b >= 0x80 && b < 0xa0 ? CP1252_80_9F[b - 0x80] : String.fromCharCode(b);
+  }
+  return s;
+}
+
+const CP1252_80_9F = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+
+function int64(buf: Buffer, off: number, signed: boolean): number | bigint {
+  const lo = buf.readUInt32LE(off);
+  const hi = signed ? buf.readInt32LE(off + 4) : buf.readUInt32LE(off + 4);
+  if (hi >= -0x200000 && hi < 0x200000) return hi * 0x1_0000_0000 + lo;
+  return signed ? buf.readBigInt64LE(off) : buf.readBigUInt64LE(off);
+}
+
+function hex64(buf: Buffer, off: number, pad: number): string {
+  const hi = buf.readUInt32LE(off + 4);
+  const lo = buf.readUInt32LE(off);
+  const digits = hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
+  return '0x' + digits.padStart(pad, '0');
+}
+
+/** The shortest decimal that reads back as the same 32-bit float (what Rust prints for f32). */
+function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  for (let digits = 1; digits < 10; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
+}
+
+const EPOCH_DIFF_SECONDS = 11644473600;
+
+/** FILETIME (100 ns ticks since 1601) as ISO 8601 UTC with `digits` fractional digits. */
+export function formatFiletime(lo: number, hi: number, digits: 6 | 7): string {
+  let seconds: number;
+  let ticks: number;
+  if (hi < 0x1000_0000) {
+    // hi * 2^32 = hi * 429 * 10^7 + hi * 4967296, kept below 2^53.
+    const rest = hi * 4967296 + lo;
+    seconds = hi * 429 + Math.floor(rest / 1e7);
+    ticks = rest % 1e7;
+  } else {
+    const all = (BigInt(hi) << 32n) | BigInt(lo);
+    seconds = Number(all / 10_000_000n);
+    ticks = Number(all % 10_000_000n);
+  }
+  return isoSeconds(seconds - EPOCH_DIFF_SECONDS) + fraction(ticks, digits);
+}
+
+function formatSystemtime(buf: Buffer, off: number, digits: 6 | 7): string {
+  const [year, month, , day, hour, minute, second, ms] = [0, 2, 4, 6, 8, 10, 12, 14].map((d) => buf.readUInt16LE(off + d));
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (Number.isNaN(utc) || month < 1 || month > 12) return hexUpper(buf, off, off + 16);
+  return isoSeconds(Math.floor(utc / 1000)) + fraction(ms * 10000, digits);
+}
+
+function isoSeconds(unixSeconds: number): string {
+  const date = new Date(unixSeconds * 1000);
+  if (Number.isNaN(date.getTime())) return String(unixSeconds);
+  return date.toISOString().slice(0, 19);
+}
+
+function fraction(ticks: number, digits: 6 | 7): string {
+  const value = digits === 6 ? Math.floor(ticks / 10) : ticks;
+  return '.' + String(value).padStart(digits, '0') + 'Z';
+}
+
+/** A SID in its S-R-I-S-S… string form. */
+export function formatSid(buf: Buffer, off: number, size: number): string {
+  if (size < 8) return hexUpper(buf, off, off + size);
+  const count = buf[off + 1];
+  if (8 + count * 4 > size) return hexUpper(buf, off, off + size);
+  const authority = buf.readUInt16BE(off + 2) * 0x1_0000_0000 + buf.readUInt32BE(off + 4);
+  let s = `S-${buf[off]}-${authority}`;
+  for (let i = 0; i < count; i++) s += '-' + buf.readUInt32LE(off + 8 + i * 4);
+  return s;
+}
