@@ -61,15 +61,7 @@ export interface TemplateNode {
   template: Template;
   values: Values;
 }
-export type ContentNode =
-  | ElementNode
-  | TextNode
-  | SubstNode
-  | CharRefNode
-  | EntityRefNode
-  | CDataNode
-  | PINode
-  | TemplateNode;
+export type ContentNode = ElementNode | TextNode | SubstNode | CharRefNode | EntityRefNode | CDataNode | PINode | TemplateNode;
 
 export interface Template {
   /** Chunk-relative offset of the template definition. */
@@ -396,11 +388,26 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 /** A GUID as Windows structures it (little-endian first three groups), uppercase, no braces. */
 export function formatGuid(buf: Uint8Array, o: number): string {
   return (
-    HEX[buf[o + 3]] + HEX[buf[o + 2]] + HEX[buf[o + 1]] + HEX[buf[o]] + '-' +
-    HEX[buf[o + 5]] + HEX[buf[o + 4]] + '-' +
-    HEX[buf[o + 7]] + HEX[buf[o + 6]] + '-' +
-    HEX[buf[o + 8]] + HEX[buf[o + 9]] + '-' +
-    HEX[buf[o + 10]] + HEX[buf[o + 11]] + HEX[buf[o + 12]] + HEX[buf[o + 13]] + HEX[buf[o + 14]] + HEX[buf[o + 15]]
+    HEX[buf[o + 3]] +
+    HEX[buf[o + 2]] +
+    HEX[buf[o + 1]] +
+    HEX[buf[o]] +
+    '-' +
+    HEX[buf[o + 5]] +
+    HEX[buf[o + 4]] +
+    '-' +
+    HEX[buf[o + 7]] +
+    HEX[buf[o + 6]] +
+    '-' +
+    HEX[buf[o + 8]] +
+    HEX[buf[o + 9]] +
+    '-' +
+    HEX[buf[o + 10]] +
+    HEX[buf[o + 11]] +
+    HEX[buf[o + 12]] +
+    HEX[buf[o + 13]] +
+    HEX[buf[o + 14]] +
+    HEX[buf[o + 15]]
   );
 }
 

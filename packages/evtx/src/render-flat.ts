@@ -36,11 +36,19 @@ function firstElement(nodes: ContentNode[], values: Values | undefined): Bound |
 }
 
 /** Calls `visit` for each child element, looking through template instances and BinXML values. */
-function forEachChildElement(el: ElementNode, values: Values | undefined, visit: (child: ElementNode, values: Values | undefined) => void): void {
+function forEachChildElement(
+  el: ElementNode,
+  values: Values | undefined,
+  visit: (child: ElementNode, values: Values | undefined) => void,
+): void {
   forEachElement(el.children, values, visit);
 }
 
-function forEachElement(nodes: ContentNode[], values: Values | undefined, visit: (child: ElementNode, values: Values | undefined) => void): void {
+function forEachElement(
+  nodes: ContentNode[],
+  values: Values | undefined,
+  visit: (child: ElementNode, values: Values | undefined) => void,
+): void {
   for (const node of nodes) {
     if (node.kind === Kind.Element) visit(node, values);
     else if (node.kind === Kind.Template) forEachElement(node.template.nodes, node.values, visit);

@@ -1,103 +1,233 @@
 /**
- * JSON in the evtx_dump convention (the Rust `evtx` crate): elements become keys, attributes
- * go under `#attributes`, `<Data Name="X">v</Data>` becomes `"X": v`, typed values keep their
- * JSON type, empty elements are null.
+ * JSON in the evtx_dump convention (the Rust `evtx` crate, 0.8.5 and later, default
+ * `#attributes` mode): elements become keys, attributes go under `#attributes`,
+ * `<Data Name="X">v</Data>` becomes `"X": v`, unnamed `Data` collect under
+ * `"Data": {"#text": …}`, integers and booleans are JSON numbers and booleans, empty elements
+ * are null, a repeated sibling name gets a `_N` suffix. Where that crate fails a record
+ * (character references, CDATA, numbers mixed with text) we render the text instead.
  */
 import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Values } from './binxml.js';
-import { contentValue } from './render-flat.js';
-import { isEmptySubst, nestedFragment } from './tree.js';
+import { ENTITIES, isNullSubst, nestedFragment, substValue, valueText, valueType } from './tree.js';
+import { Style, ValueType, type DecodedValue } from './values.js';
 
 export type JsonValue = string | number | bigint | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;
 }
 
+/**
+ * A value decoded from a float type. evtx_dump prints floats the Rust way (`1.0`, `1e16`), so
+ * the text serializer needs to know a number was a float; `json()` unwraps these to numbers.
+ */
+export class JsonFloat {
+  constructor(readonly value: number) {}
+}
+type Tree = string | number | bigint | boolean | null | JsonFloat | Tree[] | TreeObject;
+interface TreeObject {
+  [key: string]: Tree;
+}
+
 export function renderJson(nodes: ContentNode[], values?: Values): JsonObject {
-  const root: JsonObject = {};
-  addNodes(root, nodes, values);
+  return unwrapFloats(buildTree(nodes, values)) as JsonObject;
+}
+
+/** Compact JSON text, exact for 64-bit integers and floats. */
+export function renderJsonText(nodes: ContentNode[], values?: Values): string {
+  return serialize(buildTree(nodes, values));
+}
+
+function buildTree(nodes: ContentNode[], values: Values | undefined): TreeObject {
+  const root: TreeObject = {};
+  forEachElement(nodes, values, (el, v) => addElement(root, el, v));
   return root;
 }
 
-/** Compact JSON text; 64-bit integers beyond 2^53 are written with all their digits. */
-export function renderJsonText(nodes: ContentNode[], values?: Values): string {
-  return stringify(renderJson(nodes, values));
-}
-
-export function stringify(value: JsonValue): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? BIGINT_MARK + v.toString() + BIGINT_MARK : v)).replace(
-    BIGINT_PATTERN,
-    '$1',
-  );
-}
-const BIGINT_MARK = '\u0000bigint\u0000';
-const BIGINT_PATTERN = /"\\u0000bigint\\u0000(-?\d+)\\u0000bigint\\u0000"/g;
-
-function addNodes(parent: JsonObject, nodes: ContentNode[], values: Values | undefined): void {
+/** Calls `visit` for each element among `nodes`, looking through template instances and BinXML values. */
+function forEachElement(
+  nodes: ContentNode[],
+  values: Values | undefined,
+  visit: (el: ElementNode, values: Values | undefined) => void,
+): void {
   for (const node of nodes) {
-    if (node.kind === Kind.Element) addElement(parent, node, values);
-    else if (node.kind === Kind.Template) addNodes(parent, node.template.nodes, node.values);
+    if (node.kind === Kind.Element) visit(node, values);
+    else if (node.kind === Kind.Template) forEachElement(node.template.nodes, node.values, visit);
     else {
       const nested = nestedFragment(node, values);
-      if (nested) addNodes(parent, nested, undefined);
+      if (nested) forEachElement(nested, undefined, visit);
     }
   }
 }
 
-function addElement(parent: JsonObject, el: ElementNode, values: Values | undefined): void {
-  const dataName = el.name === 'Data' ? el.attrs.find((a) => a.name === 'Name') : undefined;
-  if (dataName) {
-    const key = String(contentValue(dataName.value, values) ?? '');
-    insert(parent, key, elementText(el, values));
+function hasElementChildren(el: ElementNode, values: Values | undefined): boolean {
+  for (const c of el.children) {
+    if (c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined) return true;
+  }
+  return false;
+}
+
+function addElement(parent: TreeObject, el: ElementNode, values: Values | undefined): void {
+  if (el.name === 'Data') {
+    addDataElement(parent, el, values);
     return;
   }
   const attributes = renderAttributes(el.attrs, values);
-  const hasElements = el.children.some((c) => c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined);
-  if (!hasElements) {
-    const text = elementText(el, values);
-    if (attributes === undefined) insert(parent, el.name, text);
-    else {
-      const obj: JsonObject = { '#attributes': attributes };
-      if (text !== null) obj['#text'] = text;
-      insert(parent, el.name, obj);
-    }
+  if (!hasElementChildren(el, values)) {
+    const text = textValue(el.children, values);
+    if (attributes === undefined) insert(parent, el.name, text ?? null);
+    else insert(parent, el.name, text === undefined ? { '#attributes': attributes } : { '#attributes': attributes, '#text': text });
     return;
   }
-  const obj: JsonObject = attributes === undefined ? {} : { '#attributes': attributes };
-  for (const child of el.children) {
-    if (child.kind === Kind.Element) addElement(obj, child, values);
-    else if (child.kind === Kind.Template) addNodes(obj, child.template.nodes, child.values);
-    else {
-      const nested = nestedFragment(child, values);
-      if (nested) addNodes(obj, nested, undefined);
-    }
-  }
+  const obj: TreeObject = attributes === undefined ? {} : { '#attributes': attributes };
+  const text = textValue(
+    el.children.filter((c) => c.kind !== Kind.Element && c.kind !== Kind.Template && !nestedFragment(c, values)),
+    values,
+  );
+  if (text !== undefined) obj['#text'] = text;
+  forEachElement(el.children, values, (child, v) => addElement(obj, child, v));
   insert(parent, el.name, obj);
 }
 
-function renderAttributes(attrs: AttributeNode[], values: Values | undefined): JsonObject | undefined {
-  let out: JsonObject | undefined;
+/** `<Data Name="X">v</Data>` → `"X": v`; unnamed Data values collect under `"Data": {"#text": …}`. */
+function addDataElement(parent: TreeObject, el: ElementNode, values: Values | undefined): void {
+  const name = el.attrs.find((a) => a.name === 'Name');
+  const value = hasElementChildren(el, values) ? elementObject(el, values) : textValue(el.children, values);
+  if (name) {
+    insert(parent, treeText(textValue(name.value, values) ?? ''), value ?? null);
+    return;
+  }
+  if (value === undefined) return;
+  const existing = parent.Data;
+  if (
+    existing !== null &&
+    typeof existing === 'object' &&
+    !Array.isArray(existing) &&
+    !(existing instanceof JsonFloat) &&
+    '#text' in existing
+  ) {
+    const previous = existing['#text'];
+    existing['#text'] = Array.isArray(previous) ? [...previous, value] : [previous, value];
+  } else {
+    insert(parent, 'Data', { '#text': value });
+  }
+}
+
+function elementObject(el: ElementNode, values: Values | undefined): TreeObject {
+  const holder: TreeObject = {};
+  addElement(holder, { ...el, name: 'value' }, values);
+  return holder.value as TreeObject;
+}
+
+function renderAttributes(attrs: AttributeNode[], values: Values | undefined): TreeObject | undefined {
+  let out: TreeObject | undefined;
   for (const attr of attrs) {
-    const v = attr.value;
-    if (v.length === 1 && v[0].kind === Kind.Subst && v[0].optional && isEmptySubst(values, v[0].index)) continue;
+    const text = textValue(attr.value, values);
+    if (text === undefined) continue;
     out ??= {};
-    out[attr.name] = contentValue(v, values) as JsonValue;
+    out[attr.name] = text;
   }
   return out;
 }
 
-function elementText(el: ElementNode, values: Values | undefined): JsonValue {
-  const parts = el.children;
-  if (parts.length === 1 && parts[0].kind === Kind.Subst && isEmptySubst(values, parts[0].index)) return null;
-  return contentValue(parts, values) as JsonValue;
+/**
+ * The value of text content: a lone typed substitution keeps its JSON type; several parts are
+ * concatenated into a string; undefined when there is no content or only a NULL value.
+ */
+function textValue(parts: ContentNode[], values: Values | undefined): Tree | undefined {
+  if (parts.length === 0) return undefined;
+  if (parts.length === 1) {
+    const p = parts[0];
+    if (p.kind === Kind.Subst) return isNullSubst(values, p.index) ? undefined : substTree(values, p.index);
+    if (p.kind === Kind.Text) return p.text;
+  }
+  let s = '';
+  let any = false;
+  for (const p of parts) {
+    if (p.kind === Kind.Subst) {
+      if (isNullSubst(values, p.index)) continue;
+      s += valueText(substValue(values, p.index, Style.Json));
+    } else if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
+    else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
+    else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
+    else continue;
+    any = true;
+  }
+  return any ? s : undefined;
 }
 
-/** Repeated keys get a numeric suffix, as the crate does. */
-function insert(obj: JsonObject, key: string, value: JsonValue): void {
-  if (!(key in obj)) {
-    obj[key] = value;
-    return;
+function substTree(values: Values | undefined, index: number): Tree {
+  const value = substValue(values, index, Style.Json);
+  const type = valueType(values, index) & 0x7f;
+  if (type !== ValueType.Real32 && type !== ValueType.Real64) return value as Tree;
+  return Array.isArray(value) ? value.map((v) => new JsonFloat(v as number)) : new JsonFloat(value as number);
+}
+
+function treeText(value: Tree): string {
+  if (value instanceof JsonFloat) return String(value.value);
+  return valueText(value as DecodedValue);
+}
+
+/**
+ * A repeated sibling name: as evtx_dump does, the newest value takes the bare name and the
+ * value it displaces moves to the next free `name_N` key.
+ */
+function insert(obj: TreeObject, key: string, value: Tree): void {
+  if (key in obj) {
+    let i = 1;
+    while (`${key}_${i}` in obj) i++;
+    obj[`${key}_${i}`] = obj[key];
   }
-  let i = 1;
-  while (`${key}_${i}` in obj) i++;
-  obj[`${key}_${i}`] = value;
+  obj[key] = value;
+}
+
+function unwrapFloats(value: Tree): JsonValue {
+  if (value instanceof JsonFloat) return value.value;
+  if (Array.isArray(value)) return value.map(unwrapFloats);
+  if (value !== null && typeof value === 'object') {
+    const out: JsonObject = {};
+    for (const key in value) out[key] = unwrapFloats(value[key]);
+    return out;
+  }
+  return value;
+}
+
+/** JSON text of a tree: BigInts with all digits, floats formatted as Rust's serde_json does. */
+export function serialize(value: Tree | JsonValue): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? 'true' : 'false';
+  }
+  if (value === null) return 'null';
+  if (value instanceof JsonFloat) return formatRustFloat(value.value);
+  if (Array.isArray(value)) return '[' + value.map(serialize).join(',') + ']';
+  let s = '{';
+  let first = true;
+  for (const key in value) {
+    s += (first ? '' : ',') + JSON.stringify(key) + ':' + serialize(value[key]);
+    first = false;
+  }
+  return s + '}';
+}
+
+/** A float as serde_json (ryu) prints it: shortest digits, `.0` on integers, `e` notation outside 1e-5…1e16. */
+export function formatRustFloat(x: number): string {
+  if (!Number.isFinite(x)) return 'null';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const sign = x < 0 ? '-' : '';
+  const [mantissa, exponent] = Math.abs(x).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const n = digits.length;
+  const kk = Number(exponent) + 1; // value = 0.digits × 10^kk
+  let body: string;
+  if (kk >= n && kk <= 16) body = digits + '0'.repeat(kk - n) + '.0';
+  else if (kk > 0 && kk <= 16) body = digits.slice(0, kk) + '.' + digits.slice(kk);
+  else if (kk > -5 && kk <= 0) body = '0.' + '0'.repeat(-kk) + digits;
+  else if (n === 1) body = digits + 'e' + (kk - 1);
+  else body = digits[0] + '.' + digits.slice(1) + 'e' + (kk - 1);
+  return sign + body;
 }

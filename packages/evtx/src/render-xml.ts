@@ -24,10 +24,13 @@ function writeNodes(out: string[], nodes: ContentNode[], values: Values | undefi
 function writeElement(out: string[], el: ElementNode, values: Values | undefined, depth: number): void {
   let open = indent(depth) + '<' + el.name;
   for (const attr of el.attrs) {
-    if (attr.value.length === 1 && attr.value[0].kind === Kind.Subst && attr.value[0].optional && isEmptySubst(values, attr.value[0].index)) continue;
+    if (attr.value.length === 1 && attr.value[0].kind === Kind.Subst && attr.value[0].optional && isEmptySubst(values, attr.value[0].index))
+      continue;
     open += ` ${attr.name}="${escape(textOf(attr.value, values), true)}"`;
   }
-  const hasElements = el.children.some((c) => c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined);
+  const hasElements = el.children.some(
+    (c) => c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined,
+  );
   if (!hasElements) {
     const text = textOf(el.children, values);
     out.push(text === '' ? open + '/>\n' : `${open}>${escapeContent(el.children, values)}</${el.name}>\n`);

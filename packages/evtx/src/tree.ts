@@ -36,3 +36,8 @@ export function valueText(value: DecodedValue): string {
   if (Array.isArray(value)) return value.map((v) => (v === null ? '' : String(v))).join(',');
   return String(value);
 }
+
+/** A substitution whose value is NULL (or missing): evtx_dump drops such attributes and shows such elements as null. */
+export function isNullSubst(values: Values | undefined, index: number): boolean {
+  return values === undefined || index >= values.count || values.types[index] === ValueType.Null;
+}

@@ -74,16 +74,13 @@ export function decodeValue(buf: Buffer, type: number, off: number, size: number
 function decodeArray(buf: Buffer, type: number, off: number, size: number, style: Style): Scalar[] {
   const out: Scalar[] = [];
   if (type === ValueType.String) {
-    const text = utf16(buf, off, size, false);
-    if (text.length === 0) return out;
-    const parts = text.split('\0');
-    if (parts[parts.length - 1] === '') parts.pop();
-    return parts;
+    return splitNul(utf16(buf, off, size, false));
   }
-  if (type === ValueType.AnsiString) return ansi(buf, off, size, false).split('\0').filter((s, i, all) => i < all.length - 1 || s !== '');
+  if (type === ValueType.AnsiString)
+    return splitNul(buf.toString('latin1', off, off + size)).map((s) => ansi(Buffer.from(s, 'latin1'), 0, s.length));
   const width = type === ValueType.SizeT ? 8 : type === ValueType.Sid ? 0 : FIXED_SIZES[type];
   if (type === ValueType.Sid) {
-    for (let p = off; p + 8 <= off + size; ) {
+    for (let p = off; p + 8 <= off + size;) {
       const length = 8 + buf[p + 1] * 4;
       out.push(formatSid(buf, p, Math.min(length, off + size - p)));
       p += length;
@@ -103,9 +100,9 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
     case ValueType.Null:
       return null;
     case ValueType.String:
-      return utf16(buf, off, size, true);
+      return style === Style.Json ? substitutionString(buf, off, size) : utf16(buf, off, size, true);
     case ValueType.AnsiString:
-      return ansi(buf, off, size, true);
+      return ansi(buf, off, size);
     case ValueType.Int8:
       return buf.readInt8(off);
     case ValueType.UInt8:
@@ -123,7 +120,8 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
     case ValueType.UInt64:
       return int64(buf, off, false);
     case ValueType.Real32:
-      return shortestFloat32(buf.readFloatLE(off));
+      // evtx_dump widens f32 to f64 in JSON; Windows prints the shortest f32 text.
+      return style === Style.Json ? buf.readFloatLE(off) : shortestFloat32(buf.readFloatLE(off));
     case ValueType.Real64:
       return buf.readDoubleLE(off);
     case ValueType.Bool:
@@ -131,9 +129,9 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
     case ValueType.Binary:
       return hexUpper(buf, off, off + size);
     case ValueType.Guid:
-      return style === Style.Xml ? `{${formatGuid(buf, off)}}` : formatGuid(buf, off);
+      return style === Style.Xml ? `{${formatGuid(buf, off).toLowerCase()}}` : formatGuid(buf, off);
     case ValueType.SizeT:
-      return size >= 8 ? hex64(buf, off, 16) : '0x' + buf.readUInt32LE(off).toString(16).padStart(8, '0');
+      return size >= 8 ? hex64(buf, off) : '0x' + buf.readUInt32LE(off).toString(16);
     case ValueType.FileTime:
       return formatFiletime(buf.readUInt32LE(off), buf.readUInt32LE(off + 4), style === Style.Xml ? 7 : 6);
     case ValueType.SysTime:
@@ -143,7 +141,7 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
     case ValueType.HexInt32:
       return '0x' + buf.readUInt32LE(off).toString(16);
     case ValueType.HexInt64:
-      return hex64(buf, off, 0);
+      return hex64(buf, off);
     case ValueType.EvtHandle:
       return size >= 8 ? int64(buf, off, false) : buf.readUInt32LE(off);
     case ValueType.EvtXml:
@@ -153,6 +151,16 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
   }
 }
 
+/**
+ * A string substitution as evtx_dump (>= 0.8.5) shows it: cut at the first NUL, trailing
+ * whitespace trimmed (Windows pads some values, e.g. LogonProcessName "Advapi  ").
+ */
+function substitutionString(buf: Buffer, off: number, size: number): string {
+  const text = utf16(buf, off, size, false);
+  const nul = text.indexOf('\0');
+  return (nul >= 0 ? text.slice(0, nul) : text).trimEnd();
+}
+
 /** UTF-16LE text; values carry a NUL terminator that is not part of the text. */
 export function utf16(buf: Buffer, off: number, size: number, trimNul: boolean): string {
   let end = off + (size & ~1);
@@ -160,16 +168,23 @@ export function utf16(buf: Buffer, off: number, size: number, trimNul: boolean):
   return end > off ? buf.toString('utf16le', off, end) : '';
 }
 
-/** ANSI (code page 1252) text. */
-function ansi(buf: Buffer, off: number, size: number, trimNul: boolean): string {
-  let end = off + size;
-  if (trimNul) while (end > off && buf[end - 1] === 0) end--;
+/** ANSI (code page 1252) text; NUL bytes are dropped wherever they are, as evtx_dump does. */
+function ansi(buf: Buffer, off: number, size: number): string {
   let s = '';
-  for (let i = off; i < end; i++) {
+  for (let i = off; i < off + size; i++) {
     const b = buf[i];
+    if (b === 0) continue;
     s += b >= 0x80 && b < 0xa0 ? CP1252_80_9F[b - 0x80] : String.fromCharCode(b);
   }
   return s;
+}
+
+/** Items of a NUL-separated (and NUL-terminated) string array. */
+function splitNul(text: string): string[] {
+  if (text.length === 0) return [];
+  const parts = text.split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
 }
 
 const CP1252_80_9F = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
@@ -181,11 +196,10 @@ function int64(buf: Buffer, off: number, signed: boolean): number | bigint {
   return signed ? buf.readBigInt64LE(off) : buf.readBigUInt64LE(off);
 }
 
-function hex64(buf: Buffer, off: number, pad: number): string {
+function hex64(buf: Buffer, off: number): string {
   const hi = buf.readUInt32LE(off + 4);
   const lo = buf.readUInt32LE(off);
-  const digits = hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
-  return '0x' + digits.padStart(pad, '0');
+  return '0x' + (hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0'));
 }
 
 /** The shortest decimal that reads back as the same 32-bit float (what Rust prints for f32). */

@@ -41,7 +41,9 @@ parentPort?.on('message', (task: ChunkTask | null) => {
   try {
     result = runTask(task);
   } catch (error) {
-    result = emptyChunkResult(task.index, [{ chunk: task.index, offset: FILE_HEADER_SIZE + task.index * CHUNK_SIZE, message: `chunk skipped: ${(error as Error).message}` }]);
+    result = emptyChunkResult(task.index, [
+      { chunk: task.index, offset: FILE_HEADER_SIZE + task.index * CHUNK_SIZE, message: `chunk skipped: ${(error as Error).message}` },
+    ]);
   }
   parentPort?.postMessage(result);
 });

@@ -1,0 +1,424 @@
+/**
+ * EVTX reader benchmark: prints throughput (records/s, MB/s) and peak memory of @firebreak/evtx
+ * in its three renderings, next to evtxexport (libevtx-utils) and, when present, python-evtx.
+ *
+ *   node bench/evtx.mjs        (after `npx tsc -b`; or `npm run bench:evtx`)
+ *
+ * Inputs are built under bench/.work/ from the real samples in ../shared/data/evtx-attack-samples
+ * (override the `data` folder with FIREBREAK_SHARED_DATA): a corpus of copied sample files and
+ * big single files made of the samples' chunks. Every figure comes from a fresh child process,
+ * so peak RSS (the kernel's high-water mark) belongs to that one measurement alone.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(SCRIPT), '..');
+const WORK = join(ROOT, 'bench', '.work');
+const CORPUS_DIR = join(WORK, 'evtx-corpus');
+const READER = join(ROOT, 'packages', 'evtx', 'dist', 'src', 'index.js');
+
+const CORPUS_RECORDS = 100_000;
+/** Big single files: the first gives throughput, both together show memory does not grow with size. */
+const BIG_FILES = [
+  { records: 100_000, path: join(WORK, 'evtx-big-100k.evtx') },
+  { records: 400_000, path: join(WORK, 'evtx-big-400k.evtx') },
+];
+const PYTHON = '/usr/bin/python3';
+const PYTHON_SUBSET = 2_000;
+const FILE_HEADER_SIZE = 4096;
+const CHUNK_SIZE = 65536;
+const MB = 1024 * 1024;
+
+const run = promisify(execFile);
+
+if (process.argv[2] === '--child') await child(JSON.parse(process.argv[3]));
+else await main();
+
+async function main() {
+  const reader = await loadReader();
+  const samples = sampleFiles();
+  const threads = availableParallelism();
+  console.log(`# EVTX benchmark: Node ${process.version}, ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${threads} threads`);
+
+  const counts = await countAll(reader, samples);
+  const sampleRecords = counts.reduce((a, b) => a + b, 0);
+  console.log(`samples: ${samples.length} files, ${fmt(sampleRecords)} records`);
+  const corpus = await buildCorpus(reader, samples, counts);
+  console.log(`corpus: ${corpus.files.length} files, ${fmt(corpus.records)} records, ${mb(corpus.bytes)} MB in ${rel(CORPUS_DIR)}`);
+  const big = [];
+  for (const spec of BIG_FILES) {
+    big.push(await buildBigFile(reader, samples, counts, spec));
+    const b = big.at(-1);
+    console.log(`big file: ${rel(b.path)}, ${fmt(b.chunks)} chunks, ${fmt(b.records)} records, ${mb(b.bytes)} MB`);
+  }
+
+  const rows = await measureFirebreak(corpus, big, threads);
+  const tools = await measureOtherTools(corpus, big[0]);
+  rows.push(...tools.rows);
+  printTable(rows);
+  printComparison(rows, tools.notes);
+}
+
+/** The built reader; a clear message rather than an import error when the build is missing. */
+async function loadReader() {
+  if (!existsSync(READER)) fail(`${rel(READER)} not found: build first (cd ${ROOT} && npx tsc -b)`);
+  return import(pathToFileURL(READER).href);
+}
+
+function sampleDir() {
+  const data = process.env.FIREBREAK_SHARED_DATA ?? resolve(ROOT, '..', 'shared', 'data');
+  return join(data, 'evtx-attack-samples');
+}
+
+/** Every .evtx under the samples folder, sorted so corpus and big files are the same on every run. */
+function sampleFiles() {
+  const dir = sampleDir();
+  if (!existsSync(dir)) fail(`EVTX samples not found at ${dir}; set FIREBREAK_SHARED_DATA to the shared "data" folder`);
+  const files = walk(dir).filter((f) => f.toLowerCase().endsWith('.evtx'));
+  if (files.length === 0) fail(`no .evtx files under ${dir}`);
+  return files.sort();
+}
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** Records per file, counted by the reader itself (record headers only, no rendering). */
+async function countAll(reader, files) {
+  const counts = [];
+  for (const path of files) counts.push(await countRecords(reader, path));
+  return counts;
+}
+
+async function countRecords(reader, path) {
+  const file = await reader.EvtxFile.open(path);
+  try {
+    let n = 0;
+    for await (const record of file.records()) if (record.id >= 0) n++;
+    return n;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Copies the samples round after round until the corpus holds CORPUS_RECORDS; rebuilt each run. */
+async function buildCorpus(reader, samples, counts) {
+  rmSync(CORPUS_DIR, { recursive: true, force: true });
+  mkdirSync(CORPUS_DIR, { recursive: true });
+  const files = [];
+  let records = 0;
+  for (let round = 0; records < CORPUS_RECORDS; round++) {
+    samples.forEach((sample, i) => {
+      const copy = join(CORPUS_DIR, `${pad(round, 2)}-${pad(i, 3)}-${basename(sample).replace(/[^\w.-]+/g, '_')}`);
+      copyFileSync(sample, copy);
+      files.push(copy);
+      records += counts[i];
+    });
+  }
+  return { files, records, bytes: totalSize(files), dir: CORPUS_DIR };
+}
+
+/**
+ * One valid EVTX file made of the samples' chunks (each chunk is self-contained: its own string
+ * and template tables), cycling through the samples until `spec.records` is reached. Zeroed or
+ * foreign slots are left out; the file header of the first sample is reused with its chunk
+ * numbers, chunk count and CRC32 rewritten.
+ */
+async function buildBigFile(reader, samples, counts, spec) {
+  const header = Buffer.from(readFileSync(samples[0]).subarray(0, FILE_HEADER_SIZE));
+  const fd = openSync(spec.path, 'w');
+  let chunks = 0;
+  try {
+    writeSync(fd, Buffer.alloc(FILE_HEADER_SIZE));
+    let records = 0;
+    for (let i = 0; records < spec.records; i = (i + 1) % samples.length) {
+      if (counts[i] === 0) continue;
+      const bytes = readFileSync(samples[i]);
+      for (let off = FILE_HEADER_SIZE; off + CHUNK_SIZE <= bytes.length; off += CHUNK_SIZE) {
+        if (bytes.toString('latin1', off, off + 8) !== 'ElfChnk\0') continue;
+        writeSync(fd, bytes, off, CHUNK_SIZE);
+        chunks++;
+      }
+      records += counts[i];
+    }
+    if (chunks > 0xffff) fail(`big file needs ${chunks} chunks; the header's chunk count is 16-bit`);
+    writeSync(fd, fileHeader(reader, header, chunks), 0, FILE_HEADER_SIZE, 0);
+  } finally {
+    closeSync(fd);
+  }
+  // Count again through the reader: proves the file reads back whole.
+  return { ...spec, chunks, records: await countRecords(reader, spec.path), bytes: statSync(spec.path).size };
+}
+
+function fileHeader(reader, header, chunks) {
+  header.writeBigUInt64LE(0n, 8); // first chunk number
+  header.writeBigUInt64LE(BigInt(chunks - 1), 16); // last chunk number
+  header.writeUInt16LE(chunks, 42);
+  header.writeUInt32LE(0, 120); // flags: clean and not full, so no tool goes into recovery mode
+  header.writeUInt32LE(reader.crc32(header, 0, 120), 124);
+  return header;
+}
+
+/** Firebreak runs; each row is one child process. */
+async function measureFirebreak(corpus, big, threads) {
+  const [big100k, big400k] = big;
+  const plan = [
+    ['flat', 1, big100k],
+    ['flat', threads, big100k],
+    ['jsonl', 1, big100k],
+    ['jsonl', threads, big100k],
+    ['xml', 1, big100k],
+    ['jsonl', 1, corpus],
+    ['flat', 1, big400k],
+    ['jsonl', threads, big400k],
+  ];
+  const idle = await childRun({ idle: true });
+  const rows = [{ name: 'Node + reader loaded, idle', input: '-', rssKB: idle.maxRssKB }];
+  for (const [mode, t, input] of plan) {
+    const target = input.dir ?? input.path;
+    const r = await childRun({ mode, threads: t, target });
+    rows.push({
+      name: `Firebreak ${MODE_NAMES[mode]}, ${t === 1 ? '1 thread' : `${t} threads`}`,
+      input: inputName(input),
+      records: r.records,
+      bytes: input.bytes,
+      seconds: r.seconds,
+      rssKB: r.maxRssKB,
+      warnings: r.warnings,
+      failures: r.failures,
+      key: `${mode}/${t === 1 ? 1 : 'n'}/${inputName(input)}`,
+    });
+  }
+  return rows;
+}
+
+const MODE_NAMES = { flat: 'flat view', jsonl: 'JSON', xml: 'XML' };
+
+function inputName(input) {
+  return input.dir ? `corpus (${fmt(input.files.length)} files)` : basename(input.path);
+}
+
+async function childRun(task) {
+  const { stdout } = await run(process.execPath, [SCRIPT, '--child', JSON.stringify(task)], { maxBuffer: 16 * MB });
+  return JSON.parse(stdout.trim().split('\n').at(-1));
+}
+
+/** Child process: one untimed pass (JIT warm-up), one timed pass, then the RSS high-water mark. */
+async function child(task) {
+  const reader = await loadReader();
+  const result = { maxRssKB: 0 };
+  if (!task.idle) {
+    const files = statSync(task.target).isDirectory() ? readdirSync(task.target).map((f) => join(task.target, f)) : [task.target];
+    await readAll(reader, files, task);
+    const start = performance.now();
+    Object.assign(result, await readAll(reader, files, task));
+    result.seconds = (performance.now() - start) / 1000;
+  }
+  result.maxRssKB = process.resourceUsage().maxRSS;
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/** Reads every file fully, touching the output so no rendering can be skipped. */
+async function readAll(reader, files, { mode, threads }) {
+  let records = 0;
+  let warnings = 0;
+  let failures = 0;
+  let outputChars = 0;
+  for (const path of files) {
+    try {
+      for await (const chunk of reader.readChunks(path, { mode, threads })) {
+        records += chunk.records;
+        warnings += chunk.warnings.length;
+        outputChars += chunk.text?.length ?? chunk.flat?.length ?? 0;
+      }
+    } catch {
+      failures++;
+    }
+  }
+  return { records, warnings, failures, outputChars };
+}
+
+/** evtxexport and python-evtx, each skipped with a message when not installed. */
+async function measureOtherTools(corpus, big100k) {
+  const rows = [];
+  const notes = [];
+  if (await works('evtxexport', ['-V'])) {
+    for (const input of [corpus, big100k]) {
+      const r = await timeEvtxexport(input.files ?? [input.path]);
+      rows.push({
+        name: 'evtxexport (text), 1 process per file',
+        input: inputName(input),
+        records: r.records,
+        bytes: input.bytes,
+        seconds: r.seconds,
+        rssKB: r.maxRssKB,
+        failures: r.failures,
+        key: `evtxexport/${inputName(input)}`,
+      });
+    }
+  } else notes.push('evtxexport not installed (Debian: apt-get install libevtx-utils)');
+  if (await works(PYTHON, ['-c', 'import Evtx'])) rows.push(await timePythonEvtx(big100k));
+  else notes.push('python-evtx not installed (Debian: apt-get install python3-evtx); skipped');
+  return { rows, notes };
+}
+
+async function works(command, args) {
+  try {
+    await run(command, args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs evtxexport over every file in turn; failures are counted and the run goes on. */
+async function timeEvtxexport(files) {
+  const withTime = existsSync('/usr/bin/time');
+  let records = 0;
+  let failures = 0;
+  let maxRssKB = withTime ? 0 : undefined;
+  const start = performance.now();
+  for (const file of files) {
+    const r = await evtxexport(file, withTime);
+    records += r.records;
+    if (r.code !== 0) failures++;
+    if (withTime) maxRssKB = Math.max(maxRssKB, r.maxRssKB);
+  }
+  return { records, failures, maxRssKB, seconds: (performance.now() - start) / 1000 };
+}
+
+const EVENT_HEADER = Buffer.from('\nEvent number');
+
+/**
+ * One evtxexport run, counting its per-record "Event number" headers as the output streams by
+ * (the output of a big file is far larger than an exec buffer). GNU time, when present, reports
+ * its peak RSS on stderr.
+ */
+function evtxexport(file, withTime) {
+  const [command, args] = withTime ? ['/usr/bin/time', ['-f', 'maxrss=%M', 'evtxexport', file]] : ['evtxexport', [file]];
+  return new Promise((done) => {
+    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let records = 0;
+    let tail = Buffer.alloc(0);
+    let stderr = '';
+    proc.stdout.on('data', (data) => {
+      // Keep the last bytes of the previous block so a header split across blocks still counts.
+      const buf = Buffer.concat([tail, data]);
+      for (let i = buf.indexOf(EVENT_HEADER); i >= 0; i = buf.indexOf(EVENT_HEADER, i + 1)) records++;
+      tail = buf.subarray(Math.max(0, buf.length - EVENT_HEADER.length + 1));
+    });
+    proc.stderr.on('data', (data) => (stderr += data));
+    proc.on('close', (code) => {
+      const rss = /maxrss=(\d+)/.exec(stderr);
+      done({ records, code: code ?? -1, maxRssKB: rss ? Number(rss[1]) : 0 });
+    });
+  });
+}
+
+/** python-evtx is far slower: render the first PYTHON_SUBSET records to XML and extrapolate. */
+const PYTHON_CODE = `
+import resource, sys, time
+from Evtx.Evtx import Evtx
+path, limit = sys.argv[1], int(sys.argv[2])
+count = chars = 0
+start = time.perf_counter()
+with Evtx(path) as log:
+    for record in log.records():
+        chars += len(record.xml())
+        count += 1
+        if count >= limit:
+            break
+print(count, time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+`;
+
+async function timePythonEvtx(input) {
+  const { stdout } = await run(PYTHON, ['-c', PYTHON_CODE, input.path, String(PYTHON_SUBSET)], { maxBuffer: MB });
+  const [records, seconds, rssKB] = stdout.trim().split(/\s+/).map(Number);
+  return {
+    name: `python-evtx XML, first ${fmt(records)} records only (rate extrapolated)`,
+    input: basename(input.path),
+    records,
+    seconds,
+    rssKB,
+    key: 'python',
+  };
+}
+
+function printTable(rows) {
+  console.log('\n| Measurement | Input | Records | MB | Seconds | Records/s | MB/s | Peak RSS MB |');
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|');
+  for (const r of rows) {
+    const rate = r.seconds ? r.records / r.seconds : undefined;
+    const cells = [
+      r.name,
+      r.input,
+      r.records === undefined ? '-' : fmt(r.records),
+      r.bytes === undefined ? '-' : mb(r.bytes),
+      r.seconds === undefined ? '-' : r.seconds.toFixed(2),
+      rate === undefined ? '-' : fmt(Math.round(rate)),
+      r.bytes && r.seconds ? (r.bytes / MB / r.seconds).toFixed(1) : '-',
+      r.rssKB ? (r.rssKB / 1024).toFixed(0) : '-',
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+}
+
+/** Speed ratios against evtxexport, plus anything that went wrong during the runs. */
+function printComparison(rows, notes) {
+  const byKey = new Map(rows.filter((r) => r.key).map((r) => [r.key, r]));
+  const rate = (key) => {
+    const r = byKey.get(key);
+    return r?.seconds ? r.records / r.seconds : undefined;
+  };
+  const corpusName = rows.find((r) => r.input?.startsWith('corpus'))?.input;
+  const bigName = basename(BIG_FILES[0].path);
+  console.log('');
+  for (const [label, ours, theirs] of [
+    ['corpus, per-file process start included', `jsonl/1/${corpusName}`, `evtxexport/${corpusName}`],
+    ['one big file', `jsonl/1/${bigName}`, `evtxexport/${bigName}`],
+  ]) {
+    const a = rate(ours);
+    const b = rate(theirs);
+    if (a && b) console.log(`Firebreak JSON (1 thread) vs evtxexport, ${label}: ${(a / b).toFixed(1)}x`);
+  }
+  const py = rate('python');
+  const xml = rate(`xml/1/${bigName}`);
+  if (py && xml) console.log(`Firebreak XML (1 thread) vs python-evtx XML (extrapolated): ${(xml / py).toFixed(0)}x`);
+  for (const r of rows) {
+    if (r.warnings) console.log(`note: ${r.name} on ${r.input}: ${fmt(r.warnings)} warnings`);
+    if (r.failures) console.log(`note: ${r.name} on ${r.input}: ${fmt(r.failures)} failed files`);
+  }
+  const exportRows = rows.filter((r) => r.key?.startsWith('evtxexport/'));
+  for (const r of exportRows) if (!r.failures) console.log(`note: evtxexport failed on no file of ${r.input}`);
+  for (const note of notes) console.log(`note: ${note}`);
+}
+
+function totalSize(files) {
+  return files.reduce((sum, f) => sum + statSync(f).size, 0);
+}
+
+function fmt(n) {
+  return n.toLocaleString('en-US');
+}
+
+function mb(bytes) {
+  return (bytes / MB).toFixed(1);
+}
+
+function pad(n, width) {
+  return String(n).padStart(width, '0');
+}
+
+function rel(path) {
+  return path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
+}
+
+function fail(message) {
+  console.error(`bench/evtx.mjs: ${message}`);
+  process.exit(1);
+}

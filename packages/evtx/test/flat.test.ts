@@ -1,0 +1,48 @@
+/** The flat view carries the same fields and values as the evtx_dump JSON, without building it. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readEvtx, type JsonObject, type JsonValue } from '../src/index.js';
+import { findFiles, sharedPath, sharedSkip } from './support/shared.js';
+
+const PAIRS = 'evtx-json-pairs';
+
+function attribute(element: JsonValue, name: string): JsonValue | undefined {
+  return (element as JsonObject | null)?.['#attributes'] !== undefined ? ((element as JsonObject)['#attributes'] as JsonObject)[name] : undefined;
+}
+
+/** Named fields of EventData, or of the element inside UserData. */
+function dataFields(event: JsonObject): JsonObject {
+  if (event.EventData) return event.EventData as JsonObject;
+  const userData = event.UserData as JsonObject;
+  const inner = userData[Object.keys(userData)[0]] as JsonObject;
+  const { ['#attributes']: _attributes, ...fields } = inner;
+  return fields;
+}
+
+test('flat fields equal the JSON rendering for every pair', { skip: sharedSkip(PAIRS) }, async () => {
+  for (const file of findFiles(sharedPath(PAIRS), '.evtx')) {
+    for await (const record of readEvtx(file)) {
+      const event = record.json().Event as JsonObject;
+      const system = event.System as JsonObject;
+      const flat = record.flat();
+      assert.equal(flat.EventID, system.EventID, file);
+      assert.equal(flat.Channel, system.Channel, file);
+      assert.equal(flat.Computer, system.Computer, file);
+      assert.equal(flat.EventRecordID, system.EventRecordID, file);
+      assert.equal(flat.Provider_Name, attribute(system.Provider, 'Name'), file);
+      assert.equal(flat.TimeCreated_SystemTime, attribute(system.TimeCreated, 'SystemTime'), file);
+      assert.equal(flat.Execution_ProcessID, attribute(system.Execution, 'ProcessID'), file);
+      assert.equal(flat.Security_UserID, attribute(system.Security, 'UserID'), file);
+      for (const [key, value] of Object.entries(dataFields(event))) assert.deepEqual(flat[key], value, `${file}: ${key}`);
+    }
+  }
+});
+
+test('record header id and time are known without rendering', { skip: sharedSkip(PAIRS) }, async () => {
+  const [file] = findFiles(sharedPath(`${PAIRS}/rules/windows/process_creation/proc_creation_win_dism_remove`), '.evtx');
+  for await (const record of readEvtx(file)) {
+    // Exported logs renumber the record header (1…) while System/EventRecordID keeps the original.
+    assert.equal(record.id, 1);
+    assert.equal(record.timestamp, '2025-10-25T13:47:34.903176Z');
+  }
+});
