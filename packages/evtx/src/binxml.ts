@@ -64,28 +64,36 @@ export interface TemplateNode {
 export type ContentNode = ElementNode | TextNode | SubstNode | CharRefNode | EntityRefNode | CDataNode | PINode | TemplateNode;
 
 export interface Template {
-  /** Chunk-relative offset of the template definition. */
-  offset: number;
   guid: string;
   nodes: ContentNode[];
   /** Per-template caches owned by renderers (e.g. the compiled flat plan). */
   cache: Map<string, unknown>;
 }
 
-/** Substitution values of one template instance, read in place from the chunk buffer. */
+/**
+ * Substitution values of one template instance, read in place from the chunk buffer: the
+ * descriptors (size u16, type u8, padding u8) stay in the buffer, only value offsets are kept.
+ */
 export class Values {
   /** Nested BinXML values, parsed on first use. */
   private nested: (ContentNode[] | undefined)[] | undefined;
   constructor(
     readonly chunk: ChunkContext,
-    readonly types: Uint8Array,
-    readonly offsets: Uint32Array,
-    readonly sizes: Uint16Array,
+    /** Chunk offset of the first value descriptor. */
+    private readonly descriptors: number,
+    readonly offsets: number[],
     /** Nesting depth of this instance, bounding recursion through BinXML values. */
     readonly depth: number,
   ) {}
   get count(): number {
-    return this.types.length;
+    return this.offsets.length;
+  }
+  type(index: number): number {
+    return this.chunk.buf[this.descriptors + index * 4 + 2];
+  }
+  size(index: number): number {
+    const p = this.descriptors + index * 4;
+    return this.chunk.buf[p] | (this.chunk.buf[p + 1] << 8);
   }
   /** The fragment inside a BinXML-typed value (type 0x21). */
   nestedNodes(index: number): ContentNode[] {
@@ -93,7 +101,7 @@ export class Values {
     let nodes = this.nested[index];
     if (nodes === undefined) {
       const start = this.offsets[index];
-      nodes = parseFragment(this.chunk, start, start + this.sizes[index], this.depth + 1);
+      nodes = parseFragment(this.chunk, start, start + this.size(index), this.depth + 1);
       this.nested[index] = nodes;
     }
     return nodes;
@@ -129,10 +137,25 @@ const enum Tok {
   FragmentHeader = 0x0f,
 }
 
+/**
+ * Where a template definition refers to names, so an identical definition in another chunk
+ * (at another offset) can be recognised without parsing it again.
+ */
+interface NameFields {
+  start: number;
+  end: number;
+  /** Positions of name-offset fields, relative to `start`. */
+  fields: number[];
+  /** The names they point at, relative to `start`. */
+  targets: number[];
+  /** False when a name lies outside the definition or the definition holds an instance. */
+  selfContained: boolean;
+}
+
 /** Parses a BinXML fragment in `chunk.buf[start, end)` into nodes. */
-export function parseFragment(chunk: ChunkContext, start: number, end: number, depth = 0): ContentNode[] {
+export function parseFragment(chunk: ChunkContext, start: number, end: number, depth = 0, nameFields?: NameFields): ContentNode[] {
   if (depth > MAX_NESTING) throw new BinXmlError('BinXML nested too deeply', start);
-  return new Parser(chunk, start, Math.min(end, chunk.buf.length), depth).fragment();
+  return new Parser(chunk, start, Math.min(end, chunk.buf.length), depth, nameFields).fragment();
 }
 
 class Parser {
@@ -141,6 +164,7 @@ class Parser {
     private pos: number,
     private readonly end: number,
     private readonly depth: number,
+    private readonly nameFields?: NameFields,
   ) {}
 
   fragment(): ContentNode[] {
@@ -202,6 +226,12 @@ class Parser {
   /** Reads a name reference; a name stored right here (first use in the chunk) is skipped over. */
   private name(): string {
     const offset = this.u32();
+    const fields = this.nameFields;
+    if (fields) {
+      fields.fields.push(this.pos - 4 - fields.start);
+      fields.targets.push(offset - fields.start);
+      if (offset < fields.start || offset >= fields.end) fields.selfContained = false;
+    }
     const name = readName(this.chunk, offset);
     if (offset === this.pos) this.pos += 10 + name.length * 2;
     return name;
@@ -318,6 +348,7 @@ class Parser {
   }
 
   private templateInstance(): TemplateNode {
+    if (this.nameFields) this.nameFields.selfContained = false;
     this.pos++; // token
     this.u8(); // unknown, always 1
     this.u32(); // template id (the first bytes of the definition's GUID)
@@ -332,20 +363,15 @@ class Parser {
     const template = this.template(definitionOffset);
     const count = this.u32();
     if (count * 4 > this.end - this.pos) this.fail(`template instance claims ${count} values`);
-    const types = new Uint8Array(count);
-    const sizes = new Uint16Array(count);
-    const offsets = new Uint32Array(count);
-    for (let i = 0; i < count; i++) {
-      sizes[i] = this.buf.readUInt16LE(this.pos);
-      types[i] = this.buf[this.pos + 2];
-      this.pos += 4;
-    }
+    const descriptors = this.pos;
+    const offsets: number[] = new Array<number>(count);
+    this.pos += count * 4;
     for (let i = 0; i < count; i++) {
       offsets[i] = this.pos;
-      this.pos += sizes[i];
+      this.pos += this.buf[descriptors + i * 4] | (this.buf[descriptors + i * 4 + 1] << 8);
     }
     if (this.pos > this.end) this.fail('template values run past the end of their record');
-    return { kind: Kind.Template, template, values: new Values(this.chunk, types, offsets, sizes, this.depth) };
+    return { kind: Kind.Template, template, values: new Values(this.chunk, descriptors, offsets, this.depth) };
   }
 
   private template(offset: number): Template {
@@ -357,17 +383,58 @@ class Parser {
     }
     const dataSize = this.buf.readUInt32LE(offset + 20);
     const start = offset + 24;
+    const end = Math.min(start + dataSize, this.buf.length);
+    const sharedKey = this.buf.toString('latin1', offset + 4, offset + 24); // GUID and size
+    const shared = SHARED_TEMPLATES.get(sharedKey);
+    if (shared && sameDefinition(this.buf, start, end, shared)) {
+      this.chunk.templates.set(offset, shared.template);
+      return shared.template;
+    }
     this.chunk.templates.set(offset, null); // guards against self-reference
     try {
-      const nodes = parseFragment(this.chunk, start, start + dataSize, this.depth);
-      const template: Template = { offset, guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
+      const fields: NameFields = { start, end, fields: [], targets: [], selfContained: true };
+      const nodes = parseFragment(this.chunk, start, end, this.depth, fields);
+      const template: Template = { guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
       this.chunk.templates.set(offset, template);
+      if (fields.selfContained) share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
       return template;
     } catch (error) {
       this.chunk.templates.delete(offset);
       throw error;
     }
   }
+}
+
+/**
+ * Templates seen in earlier chunks. The same event type is defined again in every chunk, at
+ * another offset; a definition whose bytes match (name offsets shifted by the same amount) is
+ * the same template, so its parse and its compiled plans are reused. Bounded, per thread.
+ */
+interface SharedTemplate {
+  bytes: Buffer;
+  fields: number[];
+  targets: number[];
+  template: Template;
+}
+const SHARED_TEMPLATES = new Map<string, SharedTemplate>();
+const MAX_SHARED_TEMPLATES = 4096;
+
+function share(key: string, bytes: Buffer, fields: NameFields, template: Template): void {
+  if (SHARED_TEMPLATES.size >= MAX_SHARED_TEMPLATES) SHARED_TEMPLATES.clear();
+  SHARED_TEMPLATES.set(key, { bytes, fields: fields.fields, targets: fields.targets, template });
+}
+
+function sameDefinition(buf: Buffer, start: number, end: number, shared: SharedTemplate): boolean {
+  const { bytes, fields, targets } = shared;
+  if (end - start !== bytes.length) return false;
+  let from = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i];
+    if (buf.compare(bytes, from, field, start + from, start + field) !== 0) return false;
+    if (buf.readUInt32LE(start + field) !== start + targets[i]) return false;
+    from = field + 4;
+  }
+  return buf.compare(bytes, from, bytes.length, start + from, end) === 0;
 }
 
 /** Reads a name structure (next offset, hash, length, UTF-16 text, NUL) at a chunk offset. */

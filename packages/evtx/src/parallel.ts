@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { EvtxFile } from './reader.js';
+import { EvtxFile, chunkFromBytes } from './reader.js';
 import { emptyChunkResult, renderChunk, type ChunkResult, type RenderMode } from './render-chunk.js';
 import type { ChunkTask } from './worker.js';
 import type { EvtxWarning } from './warnings.js';
@@ -34,10 +34,10 @@ export async function* readChunks(path: string, options: ParallelOptions): Async
       yield* inWorkers(path, slots, threads, options.mode);
       return;
     }
-    for (let i = 0; i < slots; i++) {
+    for await (const slot of file.slots()) {
       const warnings: EvtxWarning[] = [];
-      const chunk = await file.readChunk(i, (w) => warnings.push(w));
-      yield chunk ? renderChunk(chunk, options.mode, warnings) : emptyChunkResult(i, warnings);
+      const chunk = chunkFromBytes(slot.bytes, slot.index, slot.offset, (w) => warnings.push(w));
+      yield chunk ? renderChunk(chunk, options.mode, warnings) : emptyChunkResult(slot.index, warnings);
     }
   } finally {
     if (open) await file.close();

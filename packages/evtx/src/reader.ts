@@ -49,19 +49,33 @@ export class EvtxFile {
     return chunkSlots(this.size);
   }
 
-  /** Reads chunk slot `index`; undefined for an empty (zeroed) or foreign slot. */
-  async readChunk(index: number, onWarning?: (w: EvtxWarning) => void): Promise<Chunk | undefined> {
+  /**
+   * The raw bytes of every chunk slot in file order. The next slot is read while the caller
+   * works on the current one, so the disk and the CPU overlap.
+   */
+  async *slots(): AsyncGenerator<{ index: number; offset: number; bytes: Buffer }> {
+    const count = this.chunkSlots;
+    let next = count > 0 ? this.readSlot(0) : undefined;
+    for (let index = 0; index < count && next; index++) {
+      const current = await next;
+      next = index + 1 < count ? this.readSlot(index + 1) : undefined;
+      next?.catch(() => undefined); // a reader that stops early must not leave a rejection unhandled
+      yield current;
+    }
+  }
+
+  private async readSlot(index: number): Promise<{ index: number; offset: number; bytes: Buffer }> {
     const offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
     const buf = Buffer.allocUnsafe(CHUNK_SIZE);
     const { bytesRead } = await this.handle.read(buf, 0, CHUNK_SIZE, offset);
-    return chunkFromBytes(buf.subarray(0, bytesRead), index, offset, onWarning);
+    return { index, offset, bytes: buf.subarray(0, bytesRead) };
   }
 
-  /** Every chunk in file order. */
+  /** Every valid chunk in file order; empty and damaged slots are skipped (damaged ones with a warning). */
   async *chunks(options: ReadOptions = {}): AsyncGenerator<Chunk> {
     for (const w of this.headerWarnings) options.onWarning?.(w);
-    for (let i = 0; i < this.chunkSlots; i++) {
-      const chunk = await this.readChunk(i, options.onWarning);
+    for await (const slot of this.slots()) {
+      const chunk = chunkFromBytes(slot.bytes, slot.index, slot.offset, options.onWarning);
       if (chunk) yield chunk;
     }
   }
@@ -91,7 +105,8 @@ export async function* readEvtx(path: string, options: ReadOptions = {}): AsyncG
 }
 
 export function chunkSlots(fileSize: number): number {
-  return Math.max(0, Math.floor((fileSize - FILE_HEADER_SIZE) / CHUNK_SIZE));
+  // A partial last slot counts: it is read and reported as truncated.
+  return Math.max(0, Math.ceil((fileSize - FILE_HEADER_SIZE) / CHUNK_SIZE));
 }
 
 /** Builds a chunk from its bytes, or reports why the slot holds none. */

@@ -1,6 +1,6 @@
 import { parseFragment, type ContentNode } from './binxml.js';
 import type { Chunk, RecordLocation } from './chunk.js';
-import { renderFlat, type FlatEvent } from './render-flat.js';
+import { FlatView, type EventFields, type FlatEvent } from './render-flat.js';
 import { renderJson, renderJsonText, type JsonObject } from './render-json.js';
 import { renderXml } from './render-xml.js';
 import { formatFiletime } from './values.js';
@@ -55,8 +55,13 @@ export class EvtxRecord {
     return renderJsonText(this.tree());
   }
 
-  /** Flat fields for detection. */
+  /** The flat field view for detection: each field is decoded when first read. */
+  fields(): EventFields {
+    return new FlatView(this.tree());
+  }
+
+  /** Every flat field as a plain object. */
   flat(): FlatEvent {
-    return renderFlat(this.tree());
+    return new FlatView(this.tree()).toObject();
   }
 }

@@ -1,120 +1,266 @@
 /**
  * The flat field view used by detection: System fields (`EventID`, `Provider_Name`,
  * `TimeCreated_SystemTime`…) and every EventData/UserData field by name, read straight
- * from the template and its values, with no XML or JSON built on the way.
+ * from the template and its substitution values, with no XML or JSON built on the way.
+ *
+ * Each template is compiled once per chunk into a plan: which field name takes which content.
+ * A record's view is then just its plans and its values; a field is decoded when it is first
+ * read, so a detection that looks at three fields decodes three values. Templates a plan
+ * cannot describe (field names that are substitutions, a name used twice) take the general
+ * walk, which follows the same rules.
  */
-import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Values } from './binxml.js';
-import { ENTITIES, isEmptySubst, nestedFragment, substValue, valueText } from './tree.js';
-import { Style, type DecodedValue } from './values.js';
+import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Template, type Values } from './binxml.js';
+import { ENTITIES, isNullSubst, substValue, valueText, valueType } from './tree.js';
+import { Style, ValueType, type DecodedValue } from './values.js';
 
 export type FlatValue = DecodedValue;
 export type FlatEvent = Record<string, FlatValue>;
 
-/** Sections whose fields are named by their own element (or `Data Name=`) rather than by a path. */
-const PREFIXED_SECTIONS: Record<string, string> = { RenderingInfo: 'RenderingInfo_' };
-
-export function renderFlat(nodes: ContentNode[], values?: Values): FlatEvent {
-  const out: FlatEvent = {};
-  const root = firstElement(nodes, values);
-  if (root) forEachChildElement(root.node, root.values, (section, sectionValues) => flattenSection(out, section, sectionValues));
-  return out;
+/** Read access to an event's fields by name, whatever the source of the event. */
+export interface EventFields {
+  /** The field's value; undefined when the event has no such field. */
+  get(name: string): FlatValue | undefined;
+  /** Field names in document order. */
+  keys(): string[];
+  /** Every field as a plain object. */
+  toObject(): FlatEvent;
 }
 
-interface Bound {
-  node: ElementNode;
-  values: Values | undefined;
+/** Where content sits in the event: among the sections, in `System`, or in a data section. */
+interface Context {
+  section: 'root' | 'system' | 'data';
+  prefix: string;
+}
+const ROOT: Context = { section: 'root', prefix: '' };
+const SYSTEM: Context = { section: 'system', prefix: '' };
+/** Sections whose fields get a prefix so they cannot collide with System fields. */
+const SECTION_PREFIXES: Record<string, string> = { RenderingInfo: 'RenderingInfo_' };
+
+function dataContext(section: ElementNode): Context {
+  return { section: 'data', prefix: SECTION_PREFIXES[section.name] ?? '' };
 }
 
-function firstElement(nodes: ContentNode[], values: Values | undefined): Bound | undefined {
-  for (const node of nodes) {
-    if (node.kind === Kind.Element) return { node, values };
-    if (node.kind === Kind.Template) return firstElement(node.template.nodes, node.values);
-    const nested = nestedFragment(node, values);
-    if (nested) return firstElement(nested, undefined);
+export function renderFlat(nodes: ContentNode[]): FlatEvent {
+  return new FlatView(nodes).toObject();
+}
+
+// ---- Plans ----------------------------------------------------------------------------
+
+/** Field `key` takes the value of `parts` (element text or attribute value). */
+interface FieldStep {
+  key: string;
+  parts: ContentNode[];
+  /** Attributes whose value is NULL are absent, as in the JSON. */
+  dropWhenEmpty: boolean;
+}
+interface Plan {
+  fields: FieldStep[];
+  /** Field name → index in `fields`. */
+  index: Map<string, number>;
+  /** Substitutions among element children: BinXML there continues the event in `context`. */
+  nested: { index: number; context: Context }[];
+  /** Substitution indexes the plan reads as text: BinXML in one of them needs the general walk. */
+  textSubsts: number[];
+}
+
+class NotPlannable extends Error {}
+
+function planFor(template: Template, context: Context): Plan | null {
+  const cacheKey = `flat:${context.section}:${context.prefix}`;
+  let plan = template.cache.get(cacheKey) as Plan | null | undefined;
+  if (plan === undefined) {
+    plan = compile(template.nodes, context);
+    template.cache.set(cacheKey, plan);
   }
-  return undefined;
+  return plan;
 }
 
-/** Calls `visit` for each child element, looking through template instances and BinXML values. */
-function forEachChildElement(
-  el: ElementNode,
-  values: Values | undefined,
-  visit: (child: ElementNode, values: Values | undefined) => void,
-): void {
-  forEachElement(el.children, values, visit);
+function compile(nodes: ContentNode[], context: Context): Plan | null {
+  const plan: Plan = { fields: [], index: new Map(), nested: [], textSubsts: [] };
+  try {
+    compileChildren(plan, nodes, context);
+  } catch (error) {
+    if (error instanceof NotPlannable) return null;
+    throw error;
+  }
+  return plan;
 }
 
-function forEachElement(
-  nodes: ContentNode[],
-  values: Values | undefined,
-  visit: (child: ElementNode, values: Values | undefined) => void,
-): void {
-  for (const node of nodes) {
-    if (node.kind === Kind.Element) visit(node, values);
-    else if (node.kind === Kind.Template) forEachElement(node.template.nodes, node.values, visit);
-    else {
-      const nested = nestedFragment(node, values);
-      if (nested) forEachElement(nested, undefined, visit);
-    }
+function compileChildren(plan: Plan, children: ContentNode[], context: Context): void {
+  for (const node of children) {
+    if (node.kind === Kind.Element) compileElement(plan, node, context);
+    else if (node.kind === Kind.Subst) plan.nested.push({ index: node.index, context });
+    else if (node.kind === Kind.Template) throw new NotPlannable();
   }
 }
 
-function flattenSection(out: FlatEvent, section: ElementNode, values: Values | undefined): void {
-  if (section.name === 'System') {
-    forEachChildElement(section, values, (el, v) => flattenSystemField(out, el, v));
+function compileElement(plan: Plan, el: ElementNode, context: Context): void {
+  if (context.section === 'root') {
+    compileChildren(plan, el.children, el.name === 'Event' ? ROOT : el.name === 'System' ? SYSTEM : dataContext(el));
+  } else if (hasChildElements(el, undefined)) {
+    if (context.section === 'data' && el.attrs.some((a) => a.name === 'Name')) throw new NotPlannable();
+    compileChildren(plan, el.children, context);
+  } else if (context.section === 'system') {
+    if (el.children.length > 0) addStep(plan, el.name, el.children, false);
+    for (const attr of el.attrs) addStep(plan, `${el.name}_${attr.name}`, attr.value, true);
   } else {
-    flattenData(out, section, values, PREFIXED_SECTIONS[section.name] ?? '');
-  }
-}
-
-function flattenSystemField(out: FlatEvent, el: ElementNode, values: Values | undefined): void {
-  if (el.children.length > 0) {
-    const value = contentValue(el.children, values);
-    if (value !== null) add(out, el.name, value);
-  }
-  for (const attr of el.attrs) {
-    const value = attributeValue(attr, values);
-    if (value !== undefined) add(out, `${el.name}_${attr.name}`, value);
-  }
-}
-
-function flattenData(out: FlatEvent, parent: ElementNode, values: Values | undefined, prefix: string): void {
-  forEachChildElement(parent, values, (el, v) => {
     const nameAttr = el.attrs.find((a) => a.name === 'Name');
-    if (nameAttr) {
-      const key = attributeValue(nameAttr, v);
-      add(out, prefix + valueText(key ?? null), contentValue(el.children, v));
-    } else if (hasChildElements(el, v)) {
-      flattenData(out, el, v, prefix);
-    } else {
-      add(out, prefix + el.name, contentValue(el.children, v));
-    }
-  });
+    if (nameAttr && (nameAttr.value.length !== 1 || nameAttr.value[0].kind !== Kind.Text)) throw new NotPlannable();
+    const key = nameAttr ? (nameAttr.value[0] as { text: string }).text : el.name;
+    addStep(plan, context.prefix + key, el.children, false);
+  }
 }
 
-function hasChildElements(el: ElementNode, values: Values | undefined): boolean {
-  let found = false;
-  forEachChildElement(el, values, () => (found = true));
-  return found;
+function addStep(plan: Plan, key: string, parts: ContentNode[], dropWhenEmpty: boolean): void {
+  if (plan.index.has(key)) throw new NotPlannable();
+  plan.index.set(key, plan.fields.length);
+  plan.fields.push({ key, parts, dropWhenEmpty });
+  for (const p of parts) if (p.kind === Kind.Subst) plan.textSubsts.push(p.index);
+}
+
+// ---- The view ---------------------------------------------------------------------------
+
+/** One template instance read through its plan, with the values decoded so far. */
+interface Source {
+  plan: Plan;
+  values: Values;
+  /** Decoded field values; ABSENT for a dropped optional attribute. */
+  decoded: (FlatValue | typeof ABSENT | undefined)[];
+}
+
+const ABSENT = Symbol('absent');
+
+/** The flat view of one record. Cheap to build; each field is decoded on first read. */
+export class FlatView implements EventFields {
+  private readonly sources: Source[] = [];
+  /** Fields found by the general walk (parts no plan describes). */
+  private walked: FlatEvent | undefined;
+
+  constructor(nodes: ContentNode[]) {
+    this.collect(nodes, undefined, ROOT);
+  }
+
+  private collect(nodes: ContentNode[], values: Values | undefined, context: Context): void {
+    for (const node of nodes) {
+      if (node.kind === Kind.Template) this.addInstance(node.template, node.values, context);
+      else if (node.kind === Kind.Element) walkElement((this.walked ??= {}), node, values, context);
+      else if (node.kind === Kind.Subst && valueType(values, node.index) === ValueType.BinXml) {
+        this.collect(values!.nestedNodes(node.index), undefined, context);
+      }
+    }
+  }
+
+  private addInstance(template: Template, values: Values, context: Context): void {
+    const plan = planFor(template, context);
+    if (plan === null || plan.textSubsts.some((i) => valueType(values, i) === ValueType.BinXml)) {
+      walkNodes((this.walked ??= {}), template.nodes, values, context);
+      return;
+    }
+    this.sources.push({ plan, values, decoded: new Array(plan.fields.length) });
+    for (const nested of plan.nested) {
+      if (valueType(values, nested.index) === ValueType.BinXml) this.collect(values.nestedNodes(nested.index), undefined, nested.context);
+    }
+  }
+
+  get(name: string): FlatValue | undefined {
+    let found: FlatValue | undefined;
+    for (const source of this.sources) {
+      const i = source.plan.index.get(name);
+      if (i !== undefined) found = merge(found, fieldValue(source, i));
+    }
+    return this.walked === undefined || !(name in this.walked) ? found : merge(found, this.walked[name]);
+  }
+
+  keys(): string[] {
+    return Object.keys(this.toObject());
+  }
+
+  toObject(): FlatEvent {
+    const out: FlatEvent = {};
+    for (const source of this.sources) {
+      const fields = source.plan.fields;
+      for (let i = 0; i < fields.length; i++) {
+        const value = fieldValue(source, i);
+        if (value !== undefined) add(out, fields[i].key, value);
+      }
+    }
+    if (this.walked) for (const key in this.walked) add(out, key, this.walked[key]);
+    return out;
+  }
+}
+
+function fieldValue(source: Source, i: number): FlatValue | undefined {
+  let value = source.decoded[i];
+  if (value === undefined) {
+    const step = source.plan.fields[i];
+    const parts = step.parts;
+    const dropped = step.dropWhenEmpty && parts.length === 1 && parts[0].kind === Kind.Subst && isNullSubst(source.values, parts[0].index);
+    value = dropped ? ABSENT : contentValue(parts, source.values);
+    source.decoded[i] = value;
+  }
+  return value === ABSENT ? undefined : value;
 }
 
 /** Repeated names (e.g. several unnamed `Data` elements) collect into an array. */
-function add(out: FlatEvent, key: string, value: FlatValue): void {
-  if (!(key in out)) {
-    out[key] = value;
-    return;
-  }
-  const existing = out[key];
-  const list = Array.isArray(existing) ? existing : [existing];
+function merge(existing: FlatValue | undefined, value: FlatValue | undefined): FlatValue | undefined {
+  if (existing === undefined) return value;
+  if (value === undefined) return existing;
+  const list = Array.isArray(existing) ? [...existing] : [existing];
   if (Array.isArray(value)) list.push(...value);
   else list.push(value);
-  out[key] = list;
+  return list;
+}
+
+function add(out: FlatEvent, key: string, value: FlatValue): void {
+  const existing = out[key];
+  out[key] = existing === undefined ? value : (merge(existing, value) as FlatValue);
+}
+
+// ---- General walk (the same rules, without a plan) -----------------------------------------
+
+function walkNodes(out: FlatEvent, nodes: ContentNode[], values: Values | undefined, context: Context): void {
+  for (const node of nodes) {
+    if (node.kind === Kind.Element) walkElement(out, node, values, context);
+    else if (node.kind === Kind.Template) walkNodes(out, node.template.nodes, node.values, context);
+    else if (node.kind === Kind.Subst && valueType(values, node.index) === ValueType.BinXml) walkNodes(out, values!.nestedNodes(node.index), undefined, context);
+  }
+}
+
+function walkElement(out: FlatEvent, el: ElementNode, values: Values | undefined, context: Context): void {
+  if (context.section === 'root') {
+    walkNodes(out, el.children, values, el.name === 'Event' ? ROOT : el.name === 'System' ? SYSTEM : dataContext(el));
+    return;
+  }
+  const nameAttr = context.section === 'data' ? el.attrs.find((a) => a.name === 'Name') : undefined;
+  if (nameAttr) {
+    add(out, context.prefix + valueText(attributeValue(nameAttr, values) ?? null), contentValue(el.children, values));
+  } else if (hasChildElements(el, values)) {
+    walkNodes(out, el.children, values, context);
+  } else if (context.section === 'system') {
+    if (el.children.length > 0) add(out, el.name, contentValue(el.children, values));
+    for (const attr of el.attrs) {
+      const value = attributeValue(attr, values);
+      if (value !== undefined) add(out, `${el.name}_${attr.name}`, value);
+    }
+  } else {
+    add(out, context.prefix + el.name, contentValue(el.children, values));
+  }
+}
+
+/** With no values (compiling a plan), a substitution declared as BinXML counts as child elements. */
+function hasChildElements(el: ElementNode, values: Values | undefined): boolean {
+  return el.children.some(
+    (c) =>
+      c.kind === Kind.Element ||
+      c.kind === Kind.Template ||
+      (c.kind === Kind.Subst && (values === undefined ? c.type === ValueType.BinXml : valueType(values, c.index) === ValueType.BinXml)),
+  );
 }
 
 /** An attribute's value; undefined when it is an optional substitution without a value. */
 function attributeValue(attr: AttributeNode, values: Values | undefined): FlatValue | undefined {
   const parts = attr.value;
-  if (parts.length === 1 && parts[0].kind === Kind.Subst && parts[0].optional && isEmptySubst(values, parts[0].index)) return undefined;
+  if (parts.length === 1 && parts[0].kind === Kind.Subst && isNullSubst(values, parts[0].index)) return undefined;
   return contentValue(parts, values);
 }
 

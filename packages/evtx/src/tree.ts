@@ -10,18 +10,18 @@ export const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', qu
 
 /** The type a substitution really has in this instance (the descriptor wins over the template). */
 export function valueType(values: Values | undefined, index: number): number {
-  return values !== undefined && index < values.count ? values.types[index] : ValueType.Null;
+  return values !== undefined && index < values.count ? values.type(index) : ValueType.Null;
 }
 
 /** Decodes substitution `index`; absent indexes read as null. */
 export function substValue(values: Values | undefined, index: number, style: Style): DecodedValue {
   if (values === undefined || index >= values.count) return null;
-  return decodeValue(values.chunk.buf, values.types[index], values.offsets[index], values.sizes[index], style);
+  return decodeValue(values.chunk.buf, values.type(index), values.offsets[index], values.size(index), style);
 }
 
 /** True when an optional substitution has nothing to show, so its attribute or element text disappears. */
 export function isEmptySubst(values: Values | undefined, index: number): boolean {
-  return values === undefined || index >= values.count || values.types[index] === ValueType.Null || values.sizes[index] === 0;
+  return values === undefined || index >= values.count || values.type(index) === ValueType.Null || values.size(index) === 0;
 }
 
 /** Content that is a single substitution of BinXML type: it holds elements, not text. */
@@ -39,5 +39,5 @@ export function valueText(value: DecodedValue): string {
 
 /** A substitution whose value is NULL (or missing): evtx_dump drops such attributes and shows such elements as null. */
 export function isNullSubst(values: Values | undefined, index: number): boolean {
-  return values === undefined || index >= values.count || values.types[index] === ValueType.Null;
+  return values === undefined || index >= values.count || values.type(index) === ValueType.Null;
 }

@@ -57,6 +57,13 @@ const FIXED_SIZES: Record<number, number> = {
   [ValueType.HexInt64]: 8,
 };
 
+declare global {
+  interface Buffer {
+    /** Node's UTF-16LE decoder without the argument checks of `toString` (hot path). */
+    ucs2Slice(start: number, end: number): string;
+  }
+}
+
 /** Which rendering a value is decoded for. */
 export const enum Style {
   /** evtx_dump JSON and the flat view. */
@@ -67,6 +74,11 @@ export const enum Style {
 
 /** Decodes the value of `type` stored in `buf[off, off + size)`. BinXML values are handled by the renderers. */
 export function decodeValue(buf: Buffer, type: number, off: number, size: number, style: Style): DecodedValue {
+  // The types that make up most of real logs first, without the general checks.
+  if (type === ValueType.String && style === Style.Json) return substitutionString(buf, off, size);
+  if (type === ValueType.UInt32 && size === 4) return (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16)) + buf[off + 3] * 0x1000000;
+  if (type === ValueType.UInt16 && size === 2) return buf[off] | (buf[off + 1] << 8);
+  if (type === ValueType.UInt8 && size === 1) return buf[off];
   if (type & ValueType.ArrayFlag) return decodeArray(buf, type & 0x7f, off, size, style);
   return decodeScalar(buf, type, off, size, style);
 }
@@ -156,16 +168,23 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
  * whitespace trimmed (Windows pads some values, e.g. LogonProcessName "Advapi  ").
  */
 function substitutionString(buf: Buffer, off: number, size: number): string {
-  const text = utf16(buf, off, size, false);
+  let text = utf16(buf, off, size, true);
   const nul = text.indexOf('\0');
-  return (nul >= 0 ? text.slice(0, nul) : text).trimEnd();
+  if (nul >= 0) text = text.slice(0, nul);
+  return mayEndInSpace(text) ? text.trimEnd() : text;
+}
+
+/** Cheap pre-check for trimEnd: every Unicode space is either <= U+0020 or >= U+0085. */
+function mayEndInSpace(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last <= 0x20 || last >= 0x85;
 }
 
 /** UTF-16LE text; values carry a NUL terminator that is not part of the text. */
 export function utf16(buf: Buffer, off: number, size: number, trimNul: boolean): string {
   let end = off + (size & ~1);
   if (trimNul) while (end > off && buf[end - 2] === 0 && buf[end - 1] === 0) end -= 2;
-  return end > off ? buf.toString('utf16le', off, end) : '';
+  return end > off ? buf.ucs2Slice(off, end) : '';
 }
 
 /** ANSI (code page 1252) text; NUL bytes are dropped wherever they are, as evtx_dump does. */
@@ -238,10 +257,17 @@ function formatSystemtime(buf: Buffer, off: number, digits: 6 | 7): string {
   return isoSeconds(Math.floor(utc / 1000)) + fraction(ms * 10000, digits);
 }
 
+/** Records of a chunk are written close together: remembering the last second saves most Date work. */
+let lastSeconds = NaN;
+let lastIso = '';
+
 function isoSeconds(unixSeconds: number): string {
+  if (unixSeconds === lastSeconds) return lastIso;
   const date = new Date(unixSeconds * 1000);
-  if (Number.isNaN(date.getTime())) return String(unixSeconds);
-  return date.toISOString().slice(0, 19);
+  const iso = Number.isNaN(date.getTime()) ? String(unixSeconds) : date.toISOString().slice(0, 19);
+  lastSeconds = unixSeconds;
+  lastIso = iso;
+  return iso;
 }
 
 function fraction(ticks: number, digits: 6 | 7): string {
