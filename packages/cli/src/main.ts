@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { EVTX_DUMP_HELP, evtxDump } from './commands/evtx-dump.js';
 import { UsageError, write } from './output.js';
 

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
 
-const BIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/firebreak.js', import.meta.url));
 const PAIR_DIR = 'evtx-json-pairs/rules/windows/process_creation/proc_creation_win_dism_remove';
 const MULTI_CHUNK = 'evtx-attack-samples/Command and Control/bits_openvpn.evtx';
 const work = mkdtempSync(join(tmpdir(), 'firebreak-cli-'));

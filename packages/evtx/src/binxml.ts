@@ -146,10 +146,12 @@ interface NameFields {
   end: number;
   /** Positions of name-offset fields, relative to `start`. */
   fields: number[];
-  /** The names they point at, relative to `start`. */
+  /** Where they point, relative to `start`; names stored earlier in the chunk are outside. */
   targets: number[];
-  /** False when a name lies outside the definition or the definition holds an instance. */
-  selfContained: boolean;
+  /** The names themselves, to check references to names stored outside the definition. */
+  names: string[];
+  /** False when the definition holds a template instance (values belong to one chunk). */
+  shareable: boolean;
 }
 
 /** Parses a BinXML fragment in `chunk.buf[start, end)` into nodes. */
@@ -226,13 +228,13 @@ class Parser {
   /** Reads a name reference; a name stored right here (first use in the chunk) is skipped over. */
   private name(): string {
     const offset = this.u32();
+    const name = readName(this.chunk, offset);
     const fields = this.nameFields;
     if (fields) {
       fields.fields.push(this.pos - 4 - fields.start);
       fields.targets.push(offset - fields.start);
-      if (offset < fields.start || offset >= fields.end) fields.selfContained = false;
+      fields.names.push(name);
     }
-    const name = readName(this.chunk, offset);
     if (offset === this.pos) this.pos += 10 + name.length * 2;
     return name;
   }
@@ -348,7 +350,7 @@ class Parser {
   }
 
   private templateInstance(): TemplateNode {
-    if (this.nameFields) this.nameFields.selfContained = false;
+    if (this.nameFields) this.nameFields.shareable = false;
     this.pos++; // token
     this.u8(); // unknown, always 1
     this.u32(); // template id (the first bytes of the definition's GUID)
@@ -386,17 +388,17 @@ class Parser {
     const end = Math.min(start + dataSize, this.buf.length);
     const sharedKey = this.buf.toString('latin1', offset + 4, offset + 24); // GUID and size
     const shared = SHARED_TEMPLATES.get(sharedKey);
-    if (shared && sameDefinition(this.buf, start, end, shared)) {
+    if (shared && sameDefinition(this.chunk, start, end, shared)) {
       this.chunk.templates.set(offset, shared.template);
       return shared.template;
     }
     this.chunk.templates.set(offset, null); // guards against self-reference
     try {
-      const fields: NameFields = { start, end, fields: [], targets: [], selfContained: true };
+      const fields: NameFields = { start, end, fields: [], targets: [], names: [], shareable: true };
       const nodes = parseFragment(this.chunk, start, end, this.depth, fields);
       const template: Template = { guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
       this.chunk.templates.set(offset, template);
-      if (fields.selfContained) share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
+      if (fields.shareable) share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
       return template;
     } catch (error) {
       this.chunk.templates.delete(offset);
@@ -407,13 +409,15 @@ class Parser {
 
 /**
  * Templates seen in earlier chunks. The same event type is defined again in every chunk, at
- * another offset; a definition whose bytes match (name offsets shifted by the same amount) is
- * the same template, so its parse and its compiled plans are reused. Bounded, per thread.
+ * another offset; a definition whose bytes match, whose inline names moved with it and whose
+ * other name references read the same names, is the same template: its parse and compiled
+ * plans are reused. Bounded, per thread.
  */
 interface SharedTemplate {
   bytes: Buffer;
   fields: number[];
   targets: number[];
+  names: string[];
   template: Template;
 }
 const SHARED_TEMPLATES = new Map<string, SharedTemplate>();
@@ -421,20 +425,32 @@ const MAX_SHARED_TEMPLATES = 4096;
 
 function share(key: string, bytes: Buffer, fields: NameFields, template: Template): void {
   if (SHARED_TEMPLATES.size >= MAX_SHARED_TEMPLATES) SHARED_TEMPLATES.clear();
-  SHARED_TEMPLATES.set(key, { bytes, fields: fields.fields, targets: fields.targets, template });
+  SHARED_TEMPLATES.set(key, { bytes, fields: fields.fields, targets: fields.targets, names: fields.names, template });
 }
 
-function sameDefinition(buf: Buffer, start: number, end: number, shared: SharedTemplate): boolean {
-  const { bytes, fields, targets } = shared;
+function sameDefinition(chunk: ChunkContext, start: number, end: number, shared: SharedTemplate): boolean {
+  const { bytes, fields, targets, names } = shared;
+  const buf = chunk.buf;
   if (end - start !== bytes.length) return false;
   let from = 0;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i];
     if (buf.compare(bytes, from, field, start + from, start + field) !== 0) return false;
-    if (buf.readUInt32LE(start + field) !== start + targets[i]) return false;
+    const target = buf.readUInt32LE(start + field);
+    const inside = targets[i] >= 0 && targets[i] < bytes.length;
+    if (inside ? target !== start + targets[i] : !sameName(chunk, target, names[i])) return false;
+    // An inline name is compared as bytes; skip only the offset field itself.
     from = field + 4;
   }
   return buf.compare(bytes, from, bytes.length, start + from, end) === 0;
+}
+
+function sameName(chunk: ChunkContext, offset: number, name: string): boolean {
+  try {
+    return readName(chunk, offset) === name;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads a name structure (next offset, hash, length, UTF-16 text, NUL) at a chunk offset. */

@@ -177,11 +177,15 @@ export class FlatView implements EventFields {
 
   toObject(): FlatEvent {
     const out: FlatEvent = {};
-    for (const source of this.sources) {
+    for (let s = 0; s < this.sources.length; s++) {
+      const source = this.sources[s];
       const fields = source.plan.fields;
       for (let i = 0; i < fields.length; i++) {
         const value = fieldValue(source, i);
-        if (value !== undefined) add(out, fields[i].key, value);
+        if (value === undefined) continue;
+        // Names are unique within a plan, so the first source needs no merging.
+        if (s === 0) out[fields[i].key] = value;
+        else add(out, fields[i].key, value);
       }
     }
     if (this.walked) for (const key in this.walked) add(out, key, this.walked[key]);
@@ -222,7 +226,8 @@ function walkNodes(out: FlatEvent, nodes: ContentNode[], values: Values | undefi
   for (const node of nodes) {
     if (node.kind === Kind.Element) walkElement(out, node, values, context);
     else if (node.kind === Kind.Template) walkNodes(out, node.template.nodes, node.values, context);
-    else if (node.kind === Kind.Subst && valueType(values, node.index) === ValueType.BinXml) walkNodes(out, values!.nestedNodes(node.index), undefined, context);
+    else if (node.kind === Kind.Subst && valueType(values, node.index) === ValueType.BinXml)
+      walkNodes(out, values!.nestedNodes(node.index), undefined, context);
   }
 }
 

@@ -7,7 +7,9 @@ import { findFiles, sharedPath, sharedSkip } from './support/shared.js';
 const PAIRS = 'evtx-json-pairs';
 
 function attribute(element: JsonValue, name: string): JsonValue | undefined {
-  return (element as JsonObject | null)?.['#attributes'] !== undefined ? ((element as JsonObject)['#attributes'] as JsonObject)[name] : undefined;
+  return (element as JsonObject | null)?.['#attributes'] !== undefined
+    ? ((element as JsonObject)['#attributes'] as JsonObject)[name]
+    : undefined;
 }
 
 /** Named fields of EventData, or of the element inside UserData. */
@@ -15,8 +17,7 @@ function dataFields(event: JsonObject): JsonObject {
   if (event.EventData) return event.EventData as JsonObject;
   const userData = event.UserData as JsonObject;
   const inner = userData[Object.keys(userData)[0]] as JsonObject;
-  const { ['#attributes']: _attributes, ...fields } = inner;
-  return fields;
+  return Object.fromEntries(Object.entries(inner).filter(([key]) => key !== '#attributes'));
 }
 
 test('flat fields equal the JSON rendering for every pair', { skip: sharedSkip(PAIRS) }, async () => {
