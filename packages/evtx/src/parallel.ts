@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { CHUNK_SIZE, FILE_HEADER_SIZE } from './file-header.js';
 import { EvtxFile, chunkFromBytes } from './reader.js';
 import { emptyChunkResult, renderChunk, type ChunkResult, type RenderMode } from './render-chunk.js';
 import type { ChunkTask } from './worker.js';
@@ -67,19 +68,22 @@ async function* inWorkers(path: string, slots: number, threads: number, mode: Re
 /** A fixed set of workers, each serving its tasks in the order given. */
 class WorkerPool {
   private readonly workers: Worker[] = [];
-  private readonly queues: { index: number; resolve: (result: ChunkResult) => void }[][] = [];
+  private readonly queues: Pending[][] = [];
+  /** Why a worker stopped, once it has: its tasks are then answered with a warning at once. */
+  private readonly failures: (string | undefined)[] = [];
   private turn = 0;
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url));
-      const queue: { index: number; resolve: (result: ChunkResult) => void }[] = [];
+      const queue: Pending[] = [];
       worker.on('message', (result: ChunkResult) => queue.shift()?.resolve(result));
-      worker.on('error', (error) => {
-        for (const { index, resolve } of queue.splice(0)) {
-          resolve(emptyChunkResult(index, [{ chunk: index, offset: 0, message: `chunk skipped: worker failed: ${error.message}` }]));
-        }
-      });
+      const fail = (reason: string): void => {
+        this.failures[i] ??= reason;
+        for (const pending of queue.splice(0)) pending.resolve(failedChunk(pending.index, reason));
+      };
+      worker.on('error', (error) => fail(error.message));
+      worker.on('exit', (code) => fail(`worker exited with code ${code}`));
       this.workers.push(worker);
       this.queues.push(queue);
     }
@@ -87,6 +91,8 @@ class WorkerPool {
 
   run(task: ChunkTask): Promise<ChunkResult> {
     const i = this.turn++ % this.workers.length;
+    const failure = this.failures[i];
+    if (failure !== undefined) return Promise.resolve(failedChunk(task.index, failure));
     return new Promise((resolve) => {
       this.queues[i].push({ index: task.index, resolve });
       this.workers[i].postMessage(task);
@@ -96,4 +102,13 @@ class WorkerPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+interface Pending {
+  index: number;
+  resolve: (result: ChunkResult) => void;
+}
+
+function failedChunk(index: number, reason: string): ChunkResult {
+  return emptyChunkResult(index, [{ chunk: index, offset: FILE_HEADER_SIZE + index * CHUNK_SIZE, message: `chunk skipped: ${reason}` }]);
 }

@@ -40,10 +40,6 @@ function dataContext(section: ElementNode): Context {
   return { section: 'data', prefix: SECTION_PREFIXES[section.name] ?? '' };
 }
 
-export function renderFlat(nodes: ContentNode[]): FlatEvent {
-  return new FlatView(nodes).toObject();
-}
-
 // ---- Plans ----------------------------------------------------------------------------
 
 /** Field `key` takes the value of `parts` (element text or attribute value). */
