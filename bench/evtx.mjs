@@ -64,6 +64,7 @@ async function main() {
   rows.push(...tools.rows);
   printTable(rows);
   printComparison(rows, tools.notes);
+  console.log(`load average after measuring: ${loadavg()[0].toFixed(2)}`);
 }
 
 /** The built reader; a clear message rather than an import error when the build is missing. */
@@ -177,6 +178,8 @@ async function measureFirebreak(corpus, big, threads) {
     ['jsonl', threads, big100k],
     ['xml', 1, big100k],
     ['jsonl', 1, corpus],
+    // Many small files: shows what starting a worker pool per file costs.
+    ['jsonl', threads, corpus],
     ['flat', 1, big400k],
     ['jsonl', threads, big400k],
   ];

@@ -82,8 +82,8 @@ export class Values {
     /** Chunk offset of the first value descriptor. */
     private readonly descriptors: number,
     readonly offsets: number[],
-    /** Nesting depth of this instance, bounding recursion through BinXML values. */
-    readonly depth: number,
+    /** Nesting depth of this instance and the record's budget, bounding work on BinXML values. */
+    private readonly scope: Scope,
   ) {}
   get count(): number {
     return this.offsets.length;
@@ -95,13 +95,20 @@ export class Values {
     const p = this.descriptors + index * 4;
     return this.chunk.buf[p] | (this.chunk.buf[p + 1] << 8);
   }
-  /** The fragment inside a BinXML-typed value (type 0x21). */
+  /**
+   * The fragment inside a BinXML-typed value (type 0x21). Every use counts against the record's
+   * budget: a value used many times by templates that use it again would otherwise make a
+   * record of a few hundred bytes expand exponentially.
+   */
   nestedNodes(index: number): ContentNode[] {
+    const budget = this.scope.budget;
+    if (++budget.expansions > MAX_EXPANSIONS)
+      throw new BinXmlError(`record expands BinXML values more than ${MAX_EXPANSIONS} times`, this.offsets[index]);
     this.nested ??= [];
     let nodes = this.nested[index];
     if (nodes === undefined) {
       const start = this.offsets[index];
-      nodes = parseFragment(this.chunk, start, start + this.size(index), this.depth + 1);
+      nodes = parseFragment(this.chunk, start, start + this.size(index), { depth: this.scope.depth + 1, budget });
       this.nested[index] = nodes;
     }
     return nodes;
@@ -117,6 +124,21 @@ export interface ChunkContext {
 
 const MAX_ELEMENT_DEPTH = 64;
 const MAX_NESTING = 8;
+/** Uses of BinXML values per record (renderers also look at them to classify content). */
+const MAX_EXPANSIONS = 10_000;
+/** Element and attribute names are short identifiers; a long one is damage or an attack. */
+export const MAX_NAME_LENGTH = 1024;
+
+/** Work allowed for one record, shared by everything parsed for it. */
+interface Budget {
+  expansions: number;
+}
+export interface Scope {
+  depth: number;
+  budget: Budget;
+  /** Set while parsing a template definition. */
+  nameFields?: NameFields;
+}
 
 const enum Tok {
   EOF = 0x00,
@@ -150,24 +172,29 @@ interface NameFields {
   targets: number[];
   /** The names themselves, to check references to names stored outside the definition. */
   names: string[];
-  /** False when the definition holds a template instance (values belong to one chunk). */
-  shareable: boolean;
 }
 
-/** Parses a BinXML fragment in `chunk.buf[start, end)` into nodes. */
-export function parseFragment(chunk: ChunkContext, start: number, end: number, depth = 0, nameFields?: NameFields): ContentNode[] {
-  if (depth > MAX_NESTING) throw new BinXmlError('BinXML nested too deeply', start);
-  return new Parser(chunk, start, Math.min(end, chunk.buf.length), depth, nameFields).fragment();
+/** Parses a BinXML fragment in `chunk.buf[start, end)` into nodes; a record starts a new scope. */
+export function parseFragment(
+  chunk: ChunkContext,
+  start: number,
+  end: number,
+  scope: Scope = { depth: 0, budget: { expansions: 0 } },
+): ContentNode[] {
+  if (scope.depth > MAX_NESTING) throw new BinXmlError('BinXML nested too deeply', start);
+  return new Parser(chunk, start, Math.min(end, chunk.buf.length), scope).fragment();
 }
 
 class Parser {
+  private readonly nameFields: NameFields | undefined;
   constructor(
     private readonly chunk: ChunkContext,
     private pos: number,
     private readonly end: number,
-    private readonly depth: number,
-    private readonly nameFields?: NameFields,
-  ) {}
+    private readonly scope: Scope,
+  ) {
+    this.nameFields = scope.nameFields;
+  }
 
   fragment(): ContentNode[] {
     const nodes: ContentNode[] = [];
@@ -350,7 +377,8 @@ class Parser {
   }
 
   private templateInstance(): TemplateNode {
-    if (this.nameFields) this.nameFields.shareable = false;
+    // Windows never nests instances in a definition; allowing it lets templates expand exponentially.
+    if (this.nameFields) this.fail('template instance inside a template definition');
     this.pos++; // token
     this.u8(); // unknown, always 1
     this.u32(); // template id (the first bytes of the definition's GUID)
@@ -373,7 +401,7 @@ class Parser {
       this.pos += this.buf[descriptors + i * 4] | (this.buf[descriptors + i * 4 + 1] << 8);
     }
     if (this.pos > this.end) this.fail('template values run past the end of their record');
-    return { kind: Kind.Template, template, values: new Values(this.chunk, descriptors, offsets, this.depth) };
+    return { kind: Kind.Template, template, values: new Values(this.chunk, descriptors, offsets, this.scope) };
   }
 
   private template(offset: number): Template {
@@ -394,11 +422,11 @@ class Parser {
     }
     this.chunk.templates.set(offset, null); // guards against self-reference
     try {
-      const fields: NameFields = { start, end, fields: [], targets: [], names: [], shareable: true };
-      const nodes = parseFragment(this.chunk, start, end, this.depth, fields);
+      const fields: NameFields = { start, end, fields: [], targets: [], names: [] };
+      const nodes = parseFragment(this.chunk, start, end, { ...this.scope, nameFields: fields });
       const template: Template = { guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
       this.chunk.templates.set(offset, template);
-      if (fields.shareable) share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
+      share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
       return template;
     } catch (error) {
       this.chunk.templates.delete(offset);
@@ -458,10 +486,13 @@ export function readName(chunk: ChunkContext, offset: number): string {
   let name = chunk.names.get(offset);
   if (name !== undefined) return name;
   const buf = chunk.buf;
-  if (offset < 128 || offset + 8 > buf.length) throw new BinXmlError(`name offset 0x${offset.toString(16)} is outside the chunk`, offset);
+  const where = `name at 0x${offset.toString(16)}`;
+  if (offset < 128 || offset + 8 > buf.length) throw new BinXmlError(`${where} is outside the chunk`, offset);
   const length = buf.readUInt16LE(offset + 6);
-  if (offset + 8 + length * 2 > buf.length) throw new BinXmlError(`name at 0x${offset.toString(16)} runs past the chunk`, offset);
-  name = buf.toString('utf16le', offset + 8, offset + 8 + length * 2);
+  const end = offset + 8 + length * 2;
+  if (length > MAX_NAME_LENGTH) throw new BinXmlError(`${where} is ${length} characters long`, offset);
+  if (end + 2 > buf.length || buf[end] !== 0 || buf[end + 1] !== 0) throw new BinXmlError(`${where} is not terminated`, offset);
+  name = buf.ucs2Slice(offset + 8, end);
   chunk.names.set(offset, name);
   return name;
 }

@@ -36,7 +36,7 @@ export function renderChunk(chunk: Chunk, mode: RenderMode, warnings: EvtxWarnin
     const record = new EvtxRecord(chunk, location);
     try {
       if (mode === 'flat') flat.push({ id: record.id, timestamp: record.timestamp, fields: record.flat() });
-      else parts.push(mode === 'xml' ? record.xml() : record.jsonText() + '\n');
+      else parts.push(boundedText(mode === 'xml' ? record.xml() : record.jsonText() + '\n'));
     } catch (error) {
       warnings.push({
         chunk: chunk.index,
@@ -49,6 +49,17 @@ export function renderChunk(chunk: Chunk, mode: RenderMode, warnings: EvtxWarnin
   if (mode === 'flat') result.flat = flat;
   else result.text = parts.join('');
   return result;
+}
+
+/**
+ * A record is at most a chunk (64 KiB); templates make its text larger, but not by this much.
+ * Anything bigger is damage or an attack and would exhaust memory for the whole chunk.
+ */
+const MAX_RECORD_TEXT = 16 * 1024 * 1024;
+
+function boundedText(text: string): string {
+  if (text.length > MAX_RECORD_TEXT) throw new Error(`rendering is ${text.length} characters, over the ${MAX_RECORD_TEXT} limit`);
+  return text;
 }
 
 export function emptyChunkResult(index: number, warnings: EvtxWarning[]): ChunkResult {

@@ -201,14 +201,24 @@ function fieldValue(source: Source, i: number): FlatValue | undefined {
   return value === ABSENT ? undefined : value;
 }
 
-/** Repeated names (e.g. several unnamed `Data` elements) collect into an array. */
+/**
+ * Repeated names (e.g. several unnamed `Data` elements) collect into an array. Lists made here
+ * are remembered so later repeats append in place: thousands of repeats stay linear.
+ */
+const mergedLists = new WeakSet<FlatValue[]>();
+
 function merge(existing: FlatValue | undefined, value: FlatValue | undefined): FlatValue | undefined {
   if (existing === undefined) return value;
   if (value === undefined) return existing;
-  const list = Array.isArray(existing) ? [...existing] : [existing];
-  if (Array.isArray(value)) list.push(...value);
+  let list: FlatValue[];
+  if (Array.isArray(existing) && mergedLists.has(existing)) list = existing;
+  else {
+    list = Array.isArray(existing) ? [...existing] : [existing];
+    mergedLists.add(list);
+  }
+  if (Array.isArray(value)) for (const v of value) list.push(v);
   else list.push(value);
-  return list;
+  return list as FlatValue;
 }
 
 function add(out: FlatEvent, key: string, value: FlatValue): void {

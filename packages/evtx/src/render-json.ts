@@ -181,11 +181,22 @@ function treeText(value: Tree): string {
  */
 function insert(obj: TreeObject, key: string, value: Tree): void {
   if (key in obj) {
-    let i = 1;
-    while (`${key}_${i}` in obj) i++;
-    obj[`${key}_${i}`] = obj[key];
+    const suffix = nextSuffix(obj, key);
+    obj[`${key}_${suffix}`] = obj[key];
   }
   obj[key] = value;
+}
+
+/** Next free `_N` per object and name, remembered so thousands of repeats stay linear. */
+const suffixes = new WeakMap<TreeObject, Map<string, number>>();
+
+function nextSuffix(obj: TreeObject, key: string): number {
+  let counters = suffixes.get(obj);
+  if (counters === undefined) suffixes.set(obj, (counters = new Map()));
+  let i = counters.get(key) ?? 1;
+  while (`${key}_${i}` in obj) i++;
+  counters.set(key, i + 1);
+  return i;
 }
 
 function unwrapFloats(value: Tree): JsonValue {

@@ -143,6 +143,7 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
     case ValueType.Guid:
       return style === Style.Xml ? `{${formatGuid(buf, off).toLowerCase()}}` : formatGuid(buf, off);
     case ValueType.SizeT:
+      if (size < 4) return hexUpper(buf, off, off + size);
       return size >= 8 ? hex64(buf, off) : '0x' + buf.readUInt32LE(off).toString(16);
     case ValueType.FileTime:
       return formatFiletime(buf.readUInt32LE(off), buf.readUInt32LE(off + 4), style === Style.Xml ? 7 : 6);
@@ -155,6 +156,7 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
     case ValueType.HexInt64:
       return hex64(buf, off);
     case ValueType.EvtHandle:
+      if (size < 4) return hexUpper(buf, off, off + size);
       return size >= 8 ? int64(buf, off, false) : buf.readUInt32LE(off);
     case ValueType.EvtXml:
       return utf16(buf, off, size, true);

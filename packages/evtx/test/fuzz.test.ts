@@ -36,7 +36,7 @@ const ITERATIONS = envInteger('FUZZ_ITERATIONS', 1000);
 const TIME_LIMIT_MS = 2000;
 const MEMORY_GROWTH_LIMIT_MB = 200;
 /** Above the growth limit, so the growth check reports first; a real bomb dies here instead of taking the test down. */
-const WORKER_HEAP_CAP_MB = 384;
+const WORKER_HEAP_CAP_MB = 256;
 
 function envInteger(name: string, fallback: number): number {
   const text = process.env[name];

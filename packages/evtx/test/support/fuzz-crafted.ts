@@ -60,7 +60,8 @@ class Emitter {
     return this.u8(0x00);
   }
 
-  element(name: string, children: () => void = () => undefined): this {
+  /** `name` is the text (stored inline on first use) or the chunk offset of a name structure. */
+  element(name: string | number, children: () => void = () => undefined): this {
     this.u8(0x01).u16(0).u32(0).name(name).u8(0x02);
     children();
     return this.u8(0x04);
@@ -87,10 +88,14 @@ class Emitter {
     const body = new Emitter(this.pos + 24, this.names);
     data(body);
     const bytes = body.bytes();
-    return this.u32(0).raw(Buffer.alloc(16, 0x5a)).u32(declaredSize ?? bytes.length).raw(bytes);
+    return this.u32(0)
+      .raw(Buffer.alloc(16, 0x5a))
+      .u32(declaredSize ?? bytes.length)
+      .raw(bytes);
   }
 
-  private name(text: string): this {
+  private name(text: string | number): this {
+    if (typeof text === 'number') return this.u32(text);
     const known = this.names.get(text);
     if (known !== undefined) return this.u32(known);
     const offset = this.pos + 4;
@@ -187,10 +192,18 @@ function substitutionFanOut(): Buffer {
   );
   const nested = (depth: number): Value => {
     if (depth === 0) return { type: STRING_VALUE, bytes: Buffer.from('x', 'utf16le') };
-    const fragment = new Emitter(0, new Map()).fragmentHeader().instance(TEMPLATES_AT, [nested(depth - 1)]).eof();
+    const fragment = new Emitter(0, new Map())
+      .fragmentHeader()
+      .instance(TEMPLATES_AT, [nested(depth - 1)])
+      .eof();
     return { type: BINXML_VALUE, bytes: fragment.bytes() };
   };
-  chunk.record((e) => e.fragmentHeader().instance(TEMPLATES_AT, [nested(8)]).eof());
+  chunk.record((e) =>
+    e
+      .fragmentHeader()
+      .instance(TEMPLATES_AT, [nested(8)])
+      .eof(),
+  );
   return chunk.finish();
 }
 
@@ -230,10 +243,39 @@ function shortValueAtChunkEnd(): Buffer {
   return chunk.finish();
 }
 
+/**
+ * One name of 24000 characters (a name's length field is taken as is), used by 60 nested
+ * elements of a template that 300 records instantiate: ~1.4 M characters of JSON per 47-byte record.
+ */
+function longNames(): Buffer {
+  const chunk = new ChunkWriter();
+  const name = 0x4000;
+  const length = 24000;
+  // Name structure: next offset, hash, length in characters, UTF-16 text, NUL.
+  chunk.place(name, (e) =>
+    e
+      .u32(0)
+      .u16(0)
+      .u16(length)
+      .raw(Buffer.from('A'.repeat(length), 'utf16le'))
+      .u16(0),
+  );
+  const template = 0x3a00;
+  const nest = (t: Emitter, depth: number): void => {
+    t.element(name, () => {
+      if (depth > 1) nest(t, depth - 1);
+    });
+  };
+  chunk.place(template, (e) => e.templateDefinition((t) => nest(t.fragmentHeader(), 60)));
+  for (let i = 0; i < 300; i++) chunk.record((e) => e.fragmentHeader().instance(template).eof());
+  return chunk.finish();
+}
+
 const CRAFTED: [description: string, build: () => Buffer][] = [
   ['template instantiating the next template 4 times, 40 levels deep', templateFanOut],
   ['template substituting one BinXML value 16 times, 8 levels deep', substitutionFanOut],
   ['200 records of a template with 4000 same-named sibling elements', sameNameSiblings],
+  ['300 records of a template nesting 60 elements named by one 24000-character name', longNames],
   ['1-byte SizeT value in the last byte of the chunk, inside a template whose size runs past the chunk', shortValueAtChunkEnd],
 ];
 

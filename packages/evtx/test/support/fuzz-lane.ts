@@ -58,7 +58,9 @@ export class Lane {
       resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb },
     });
     return new Promise((resolve, reject) => {
-      worker.once('message', (message: unknown) => (message === READY ? resolve(worker) : reject(new Error(`unexpected first message ${String(message)}`))));
+      worker.once('message', (message: unknown) =>
+        message === READY ? resolve(worker) : reject(new Error(`unexpected first message ${String(message)}`)),
+      );
       worker.once('error', reject);
     });
   }

@@ -197,7 +197,27 @@ function absurdU16(rng: Rng, original: number): number {
 
 /** Value types that make the renderers take a different path than the bytes were written for. */
 function confusingValueType(rng: Rng): number {
-  return pick(rng, [0x00, 0x01, 0x02, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x15, 0x20, 0x21, 0x23, 0x81, 0x8f, 0x93, 0xa1, 0xff, below(rng, 256)]);
+  return pick(rng, [
+    0x00,
+    0x01,
+    0x02,
+    0x0e,
+    0x0f,
+    0x10,
+    0x11,
+    0x12,
+    0x13,
+    0x15,
+    0x20,
+    0x21,
+    0x23,
+    0x81,
+    0x8f,
+    0x93,
+    0xa1,
+    0xff,
+    below(rng, 256),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +297,11 @@ const corruptChunkHeader: Mutator = (rng, layout) => {
   } else {
     // The string and template tables: 64 + 32 offsets into the chunk.
     const slot = 128 + 4 * below(rng, 96);
-    draft.u32(chunk.offset + slot, absurdU32(rng, layout.bytes.readUInt32LE(chunk.offset + slot), slot), slot < 384 ? 'common string offset' : 'template pointer');
+    draft.u32(
+      chunk.offset + slot,
+      absurdU32(rng, layout.bytes.readUInt32LE(chunk.offset + slot), slot),
+      slot < 384 ? 'common string offset' : 'template pointer',
+    );
   }
   if (rng() < 0.5) draft.resealChunkHeader(chunk.offset);
   return draft.done(`chunk ${chunk.index} header corrupted`);
@@ -290,7 +314,21 @@ const corruptRecordHeader: Mutator = (rng, layout) => {
   const record = chunk.records[i];
   const nextSize = chunk.records[i + 1]?.size ?? 0;
   const toChunkEnd = chunk.offset + CHUNK_SIZE - record.offset;
-  const size = pick(rng, [0, 1, 27, 28, 0xffffffff, 0x80000000, record.size - 1, record.size + 1, record.size - 4, record.size + 4, toChunkEnd, toChunkEnd + 4, record.size + nextSize]);
+  const size = pick(rng, [
+    0,
+    1,
+    27,
+    28,
+    0xffffffff,
+    0x80000000,
+    record.size - 1,
+    record.size + 1,
+    record.size - 4,
+    record.size + 4,
+    toChunkEnd,
+    toChunkEnd + 4,
+    record.size + nextSize,
+  ]);
   const draft = new Draft(layout.bytes);
   switch (below(rng, 5)) {
     case 0:
@@ -305,7 +343,8 @@ const corruptRecordHeader: Mutator = (rng, layout) => {
     case 3:
       // Both copies agree on the wrong size, so the record passes the reader's sanity check.
       draft.u32(record.offset + 4, size, 'record size');
-      if (size >= 4 && record.offset + size <= chunk.offset + CHUNK_SIZE) draft.u32(record.offset + size - 4, size, 'matching trailing size copy');
+      if (size >= 4 && record.offset + size <= chunk.offset + CHUNK_SIZE)
+        draft.u32(record.offset + size - 4, size, 'matching trailing size copy');
       break;
     default:
       draft.u32(record.offset + 8 + 4 * below(rng, 2), pick(rng, [0, 0xffffffff, below(rng, 2 ** 32)]), 'record id half');
@@ -324,7 +363,12 @@ const corruptBinXmlField: Mutator = (rng, layout) => {
   const absurd32 = (at: number, what: string): void => draft.u32(at, absurdU32(rng, bytes.readUInt32LE(at), at - chunk.offset), what);
   const fields: (() => void)[] = [
     () => absurd32(instance.definitionOffset, 'template definition offset'),
-    () => draft.u32(instance.valueCount, pick(rng, [0, 0xffffffff, 0x3fffffff, 0x40000000, 0xffff, bytes.readUInt32LE(instance.valueCount) + 1]), 'value count'),
+    () =>
+      draft.u32(
+        instance.valueCount,
+        pick(rng, [0, 0xffffffff, 0x3fffffff, 0x40000000, 0xffff, bytes.readUInt32LE(instance.valueCount) + 1]),
+        'value count',
+      ),
     // A random 4-byte-aligned field of the record body: reaches the name offsets and sizes the layout does not map.
     () => absurd32(record.offset + 24 + 4 * below(rng, (record.size - 28) / 4), 'u32 in BinXML'),
   ];

@@ -5,7 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { BinXmlError, EvtxError, EvtxFile, readChunks, serializeJson, type EvtxRecord, type JsonValue, type RenderMode } from '../../src/index.js';
+import {
+  BinXmlError,
+  EvtxError,
+  EvtxFile,
+  readChunks,
+  serializeJson,
+  type EvtxRecord,
+  type JsonValue,
+  type RenderMode,
+} from '../../src/index.js';
 
 const RENDER_MODES: readonly RenderMode[] = ['jsonl', 'xml', 'flat'];
 
@@ -85,14 +94,6 @@ class Collector {
   }
 }
 
-async function readRecords(file: EvtxFile, collector: Collector): Promise<void> {
-  try {
-    for await (const record of file.records()) collector.record(record);
-  } finally {
-    await file.close();
-  }
-}
-
 async function renderChunks(path: string, mode: RenderMode, collector: Collector): Promise<void> {
   for await (const result of readChunks(path, { mode, threads: 1 })) {
     if (result.index < 0) continue; // file header warnings
@@ -111,15 +112,19 @@ async function readEverything(path: string): Promise<ReadOutcome> {
     return { kind: 'threw', phase: 'EvtxFile.open', stack: stackOf(error) };
   }
   const collector = new Collector();
-  let phase = 'EvtxFile.records()';
+  let phase = '';
   try {
-    await readRecords(file, collector);
+    // Whole chunks first: their rendered text accumulates, so a memory bomb shows as one before it can time out.
     for (const mode of RENDER_MODES) {
       phase = `readChunks(mode '${mode}')`;
       await renderChunks(path, mode, collector);
     }
+    phase = 'EvtxFile.records()';
+    for await (const record of file.records()) collector.record(record);
   } catch (error) {
     return { kind: 'threw', phase, stack: stackOf(error) };
+  } finally {
+    await file.close();
   }
   return { kind: 'read', chunks: collector.chunks, wrongErrors: collector.wrongErrors, peakGrowthMb: collector.memory.peakMb };
 }
