@@ -499,30 +499,14 @@ export function readName(chunk: ChunkContext, offset: number): string {
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
 
-/** A GUID as Windows structures it (little-endian first three groups), uppercase, no braces. */
+/** Byte order of a GUID's text: the first three groups are little-endian; -1 is a dash. */
+const GUID_ORDER = [3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15];
+
+/** A GUID as Windows structures it, uppercase, no braces. */
 export function formatGuid(buf: Uint8Array, o: number): string {
-  return (
-    HEX[buf[o + 3]] +
-    HEX[buf[o + 2]] +
-    HEX[buf[o + 1]] +
-    HEX[buf[o]] +
-    '-' +
-    HEX[buf[o + 5]] +
-    HEX[buf[o + 4]] +
-    '-' +
-    HEX[buf[o + 7]] +
-    HEX[buf[o + 6]] +
-    '-' +
-    HEX[buf[o + 8]] +
-    HEX[buf[o + 9]] +
-    '-' +
-    HEX[buf[o + 10]] +
-    HEX[buf[o + 11]] +
-    HEX[buf[o + 12]] +
-    HEX[buf[o + 13]] +
-    HEX[buf[o + 14]] +
-    HEX[buf[o + 15]]
-  );
+  let s = '';
+  for (const i of GUID_ORDER) s += i < 0 ? '-' : HEX[buf[o + i]];
+  return s;
 }
 
 /** Uppercase hex of a byte range. */

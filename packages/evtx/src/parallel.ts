@@ -1,7 +1,9 @@
 /**
  * Parallel reading: chunks are independent (each has its own string and template tables),
  * so worker threads render them while the main thread puts the results back in file order.
- * At most `2 × threads` chunks are in flight, which bounds memory whatever the file size.
+ * Chunks travel in batches (fewer messages); at most `2 × threads` batches are in flight,
+ * which bounds memory whatever the file size. The workers are kept between files: starting
+ * a thread costs tens of milliseconds, more than reading a small log.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -17,6 +19,9 @@ export interface ParallelOptions {
   mode: RenderMode;
 }
 
+/** Chunks per message to a worker. */
+const BATCH = 4;
+
 export function defaultThreads(): number {
   return availableParallelism();
 }
@@ -25,7 +30,8 @@ export function defaultThreads(): number {
 export async function* readChunks(path: string, options: ParallelOptions): AsyncGenerator<ChunkResult> {
   const file = await EvtxFile.open(path);
   const slots = file.chunkSlots;
-  const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(), slots));
+  // A file of a batch or less gains nothing from a round trip to a worker.
+  const threads = slots <= BATCH ? 1 : Math.max(1, options.threads ?? defaultThreads());
   let open = true;
   try {
     if (file.headerWarnings.length > 0) yield emptyChunkResult(-1, file.headerWarnings);
@@ -46,69 +52,83 @@ export async function* readChunks(path: string, options: ParallelOptions): Async
 }
 
 async function* inWorkers(path: string, slots: number, threads: number, mode: RenderMode): AsyncGenerator<ChunkResult> {
-  const pool = new WorkerPool(threads);
-  try {
-    const window = threads * 2;
-    const pending = new Map<number, Promise<ChunkResult>>();
-    let next = 0;
-    for (let yielded = 0; yielded < slots; yielded++) {
-      while (next < slots && next - yielded < window) {
-        pending.set(next, pool.run({ path, index: next, mode }));
-        next++;
-      }
-      const result = await pending.get(yielded)!;
-      pending.delete(yielded);
-      yield result;
+  const pool = sharedPool(threads);
+  const window = threads * 2;
+  const pending: Promise<ChunkResult[]>[] = [];
+  let next = 0;
+  const dispatch = (): void => {
+    while (next < slots && pending.length < window) {
+      const count = Math.min(BATCH, slots - next);
+      pending.push(pool.run({ path, first: next, count, mode }));
+      next += count;
     }
-  } finally {
-    await pool.close();
+  };
+  dispatch();
+  while (pending.length > 0) {
+    const batch = await pending.shift()!;
+    dispatch();
+    yield* batch;
   }
 }
 
-/** A fixed set of workers, each serving its tasks in the order given. */
+const pools = new Map<number, WorkerPool>();
+
+function sharedPool(threads: number): WorkerPool {
+  let pool = pools.get(threads);
+  if (pool === undefined) pools.set(threads, (pool = new WorkerPool(threads)));
+  return pool;
+}
+
+/**
+ * A fixed set of workers, each serving its tasks in the order given. Idle workers do not keep
+ * the process alive; a worker that dies answers its tasks with warnings and is replaced.
+ */
 class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly queues: Pending[][] = [];
-  /** Why a worker stopped, once it has: its tasks are then answered with a warning at once. */
-  private readonly failures: (string | undefined)[] = [];
   private turn = 0;
 
   constructor(size: number) {
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url));
-      const queue: Pending[] = [];
-      worker.on('message', (result: ChunkResult) => queue.shift()?.resolve(result));
-      const fail = (reason: string): void => {
-        this.failures[i] ??= reason;
-        for (const pending of queue.splice(0)) pending.resolve(failedChunk(pending.index, reason));
-      };
-      worker.on('error', (error) => fail(error.message));
-      worker.on('exit', (code) => fail(`worker exited with code ${code}`));
-      this.workers.push(worker);
-      this.queues.push(queue);
-    }
+    for (let i = 0; i < size; i++) this.start(i);
   }
 
-  run(task: ChunkTask): Promise<ChunkResult> {
+  private start(i: number): void {
+    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    const queue: Pending[] = [];
+    worker.unref();
+    worker.on('message', (results: ChunkResult[]) => {
+      queue.shift()?.resolve(results);
+      if (queue.length === 0) worker.unref();
+    });
+    const fail = (reason: string): void => {
+      if (this.workers[i] !== worker) return;
+      for (const { task, resolve } of queue.splice(0)) resolve(failedBatch(task, reason));
+      this.start(i);
+    };
+    worker.on('error', (error) => fail(error.message));
+    worker.on('exit', (code) => fail(`worker exited with code ${code}`));
+    this.workers[i] = worker;
+    this.queues[i] = queue;
+  }
+
+  run(task: ChunkTask): Promise<ChunkResult[]> {
     const i = this.turn++ % this.workers.length;
-    const failure = this.failures[i];
-    if (failure !== undefined) return Promise.resolve(failedChunk(task.index, failure));
     return new Promise((resolve) => {
-      this.queues[i].push({ index: task.index, resolve });
+      if (this.queues[i].length === 0) this.workers[i].ref();
+      this.queues[i].push({ task, resolve });
       this.workers[i].postMessage(task);
     });
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
 interface Pending {
-  index: number;
-  resolve: (result: ChunkResult) => void;
+  task: ChunkTask;
+  resolve: (results: ChunkResult[]) => void;
 }
 
-function failedChunk(index: number, reason: string): ChunkResult {
-  return emptyChunkResult(index, [{ chunk: index, offset: FILE_HEADER_SIZE + index * CHUNK_SIZE, message: `chunk skipped: ${reason}` }]);
+function failedBatch(task: ChunkTask, reason: string): ChunkResult[] {
+  return Array.from({ length: task.count }, (_, k) => {
+    const index = task.first + k;
+    return emptyChunkResult(index, [{ chunk: index, offset: FILE_HEADER_SIZE + index * CHUNK_SIZE, message: `chunk skipped: ${reason}` }]);
+  });
 }

@@ -65,41 +65,88 @@ function forEachElement(
   }
 }
 
-function hasElementChildren(el: ElementNode, values: Values | undefined): boolean {
-  for (const c of el.children) {
-    if (c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined) return true;
+/** What an element's children are, worked out once per template node. */
+interface ChildShape {
+  /** Element or template children: the element is an object whatever the values. */
+  elements: boolean;
+  /** Substitutions among the children: BinXML in one makes the element an object. */
+  substs: ContentNode[];
+  /** Children that are text content (substitutions included). */
+  text: ContentNode[];
+  /** Every child is an element with a fixed, distinct key: no repeated-name handling needed. */
+  uniqueKeys: boolean;
+}
+const childShapes = new WeakMap<ElementNode, ChildShape>();
+
+function childShape(el: ElementNode): ChildShape {
+  let shape = childShapes.get(el);
+  if (shape === undefined) {
+    const elements = el.children.some((c) => c.kind === Kind.Element || c.kind === Kind.Template);
+    const text = el.children.filter((c) => c.kind !== Kind.Element && c.kind !== Kind.Template);
+    shape = { elements, substs: text.filter((c) => c.kind === Kind.Subst), text, uniqueKeys: hasUniqueKeys(el.children) };
+    childShapes.set(el, shape);
   }
+  return shape;
+}
+
+function hasUniqueKeys(children: ContentNode[]): boolean {
+  const keys = new Set<string>();
+  for (const child of children) {
+    if (child.kind !== Kind.Element) return false;
+    const name = child.name === 'Data' ? child.attrs.find((a) => a.name === 'Name') : undefined;
+    if (child.name === 'Data' && (name === undefined || name.value.length !== 1 || name.value[0].kind !== Kind.Text)) return false;
+    const key = name ? (name.value[0] as { text: string }).text : child.name;
+    if (keys.has(key)) return false;
+    keys.add(key);
+  }
+  return true;
+}
+
+function hasElementChildren(el: ElementNode, values: Values | undefined): boolean {
+  const shape = childShape(el);
+  if (shape.elements) return true;
+  for (const s of shape.substs) if (nestedFragment(s, values) !== undefined) return true;
   return false;
 }
 
-function addElement(parent: TreeObject, el: ElementNode, values: Values | undefined): void {
+/** `unique`: the parent's keys are known to be distinct, so values are stored directly. */
+function addElement(parent: TreeObject, el: ElementNode, values: Values | undefined, unique = false): void {
   if (el.name === 'Data') {
-    addDataElement(parent, el, values);
+    addDataElement(parent, el, values, unique);
     return;
   }
-  const attributes = renderAttributes(el.attrs, values);
+  const put = unique ? store : insert;
+  const attributes = el.attrs.length > 0 ? renderAttributes(el.attrs, values) : undefined;
   if (!hasElementChildren(el, values)) {
     const text = textValue(el.children, values);
-    if (attributes === undefined) insert(parent, el.name, text ?? null);
-    else insert(parent, el.name, text === undefined ? { '#attributes': attributes } : { '#attributes': attributes, '#text': text });
+    if (attributes === undefined) put(parent, el.name, text ?? null);
+    else put(parent, el.name, text === undefined ? { '#attributes': attributes } : { '#attributes': attributes, '#text': text });
     return;
   }
   const obj: TreeObject = attributes === undefined ? {} : { '#attributes': attributes };
-  const text = textValue(
-    el.children.filter((c) => c.kind !== Kind.Element && c.kind !== Kind.Template && !nestedFragment(c, values)),
-    values,
-  );
-  if (text !== undefined) obj['#text'] = text;
-  forEachElement(el.children, values, (child, v) => addElement(obj, child, v));
-  insert(parent, el.name, obj);
+  const shape = childShape(el);
+  if (shape.text.length > 0) {
+    const text = textValue(
+      shape.text.filter((c) => nestedFragment(c, values) === undefined),
+      values,
+    );
+    if (text !== undefined) obj['#text'] = text;
+  }
+  if (shape.uniqueKeys) for (const child of el.children) addElement(obj, child as ElementNode, values, true);
+  else forEachElement(el.children, values, (child, v) => addElement(obj, child, v));
+  put(parent, el.name, obj);
+}
+
+function store(obj: TreeObject, key: string, value: Tree): void {
+  obj[key] = value;
 }
 
 /** `<Data Name="X">v</Data>` → `"X": v`; unnamed Data values collect under `"Data": {"#text": …}`. */
-function addDataElement(parent: TreeObject, el: ElementNode, values: Values | undefined): void {
+function addDataElement(parent: TreeObject, el: ElementNode, values: Values | undefined, unique: boolean): void {
   const name = el.attrs.find((a) => a.name === 'Name');
   const value = hasElementChildren(el, values) ? elementObject(el, values) : textValue(el.children, values);
   if (name) {
-    insert(parent, treeText(textValue(name.value, values) ?? ''), value ?? null);
+    (unique ? store : insert)(parent, treeText(textValue(name.value, values) ?? ''), value ?? null);
     return;
   }
   if (value === undefined) return;

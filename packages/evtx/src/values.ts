@@ -259,22 +259,30 @@ function formatSystemtime(buf: Buffer, off: number, digits: 6 | 7): string {
   return isoSeconds(Math.floor(utc / 1000)) + fraction(ms * 10000, digits);
 }
 
-/** Records of a chunk are written close together: remembering the last second saves most Date work. */
-let lastSeconds = NaN;
-let lastIso = '';
+/**
+ * Records of a chunk are written close together, and a record's times (header, TimeCreated)
+ * share their second: remembering the last two seconds saves most Date work.
+ */
+const recentSeconds = [NaN, NaN];
+const recentIso = ['', ''];
+let recentSlot = 0;
 
 function isoSeconds(unixSeconds: number): string {
-  if (unixSeconds === lastSeconds) return lastIso;
+  if (unixSeconds === recentSeconds[0]) return recentIso[0];
+  if (unixSeconds === recentSeconds[1]) return recentIso[1];
   const date = new Date(unixSeconds * 1000);
   const iso = Number.isNaN(date.getTime()) ? String(unixSeconds) : date.toISOString().slice(0, 19);
-  lastSeconds = unixSeconds;
-  lastIso = iso;
+  recentSlot ^= 1;
+  recentSeconds[recentSlot] = unixSeconds;
+  recentIso[recentSlot] = iso;
   return iso;
 }
 
+const FRACTION_PAD = ['', '0', '00', '000', '0000', '00000', '000000', '0000000'];
+
 function fraction(ticks: number, digits: 6 | 7): string {
-  const value = digits === 6 ? Math.floor(ticks / 10) : ticks;
-  return '.' + String(value).padStart(digits, '0') + 'Z';
+  const text = String(digits === 6 ? Math.floor(ticks / 10) : ticks);
+  return '.' + FRACTION_PAD[digits - text.length] + text + 'Z';
 }
 
 /** A SID in its S-R-I-S-S… string form. */

@@ -6,44 +6,47 @@ import { chunkFromBytes } from './reader.js';
 import { emptyChunkResult, renderChunk, type ChunkResult, type RenderMode } from './render-chunk.js';
 import type { EvtxWarning } from './warnings.js';
 
+/** Render chunk slots `first` … `first + count - 1` of `path`. */
 export interface ChunkTask {
   path: string;
-  index: number;
+  first: number;
+  count: number;
   mode: RenderMode;
 }
 
-let open: { path: string; fd: number } | undefined;
-
-function fileDescriptor(path: string): number {
-  if (open?.path !== path) {
-    if (open) closeSync(open.fd);
-    open = { path, fd: openSync(path, 'r') };
-  }
-  return open.fd;
-}
-
-export function runTask(task: ChunkTask): ChunkResult {
+function renderSlot(fd: number, index: number, mode: RenderMode): ChunkResult {
   const warnings: EvtxWarning[] = [];
-  const offset = FILE_HEADER_SIZE + task.index * CHUNK_SIZE;
-  const buf = Buffer.allocUnsafe(CHUNK_SIZE);
-  const bytesRead = readSync(fileDescriptor(task.path), buf, 0, CHUNK_SIZE, offset);
-  const chunk = chunkFromBytes(buf.subarray(0, bytesRead), task.index, offset, (w) => warnings.push(w));
-  return chunk ? renderChunk(chunk, task.mode, warnings) : emptyChunkResult(task.index, warnings);
+  const offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+    const bytesRead = readSync(fd, buf, 0, CHUNK_SIZE, offset);
+    const chunk = chunkFromBytes(buf.subarray(0, bytesRead), index, offset, (w) => warnings.push(w));
+    return chunk ? renderChunk(chunk, mode, warnings) : emptyChunkResult(index, warnings);
+  } catch (error) {
+    warnings.push({ chunk: index, offset, message: `chunk skipped: ${(error as Error).message}` });
+    return emptyChunkResult(index, warnings);
+  }
 }
 
-parentPort?.on('message', (task: ChunkTask | null) => {
-  if (task === null) {
-    if (open) closeSync(open.fd);
-    parentPort?.close();
-    return;
-  }
-  let result: ChunkResult;
+/** The file is opened per batch: a worker outlives the read, and the file may change or go. */
+function renderBatch(task: ChunkTask): ChunkResult[] {
+  const results: ChunkResult[] = [];
+  let fd: number;
   try {
-    result = runTask(task);
+    fd = openSync(task.path, 'r');
   } catch (error) {
-    result = emptyChunkResult(task.index, [
-      { chunk: task.index, offset: FILE_HEADER_SIZE + task.index * CHUNK_SIZE, message: `chunk skipped: ${(error as Error).message}` },
-    ]);
+    for (let index = task.first; index < task.first + task.count; index++) {
+      const offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
+      results.push(emptyChunkResult(index, [{ chunk: index, offset, message: `chunk skipped: ${(error as Error).message}` }]));
+    }
+    return results;
   }
-  parentPort?.postMessage(result);
-});
+  try {
+    for (let index = task.first; index < task.first + task.count; index++) results.push(renderSlot(fd, index, task.mode));
+  } finally {
+    closeSync(fd);
+  }
+  return results;
+}
+
+parentPort?.on('message', (task: ChunkTask) => parentPort?.postMessage(renderBatch(task)));
