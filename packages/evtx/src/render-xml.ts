@@ -76,8 +76,11 @@ function escapeContent(parts: ContentNode[], values: Values | undefined): string
 
 const XML_INVALID = /[\0-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** Escapes markup; characters XML 1.0 cannot carry at all become U+FFFD. */
+const NEEDS_ESCAPE = /[&<>"\0-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]/;
+
+/** Escapes markup; characters XML 1.0 cannot carry at all become U+FFFD. Most text needs nothing. */
 function escape(text: string, attribute: boolean): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
   let s = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
   if (attribute) s = s.replaceAll('"', '&quot;');
   return s.replace(XML_INVALID, '\ufffd');

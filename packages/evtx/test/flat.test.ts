@@ -47,3 +47,18 @@ test('record header id and time are known without rendering', { skip: sharedSkip
     assert.equal(record.timestamp, '2025-10-25T13:47:34.903176Z');
   }
 });
+
+test('the lazy view reads the same fields as the materialised one', { skip: sharedSkip('evtx-attack-samples') }, async () => {
+  let records = 0;
+  for (const file of findFiles(sharedPath('evtx-attack-samples'), '.evtx').slice(0, 60)) {
+    for await (const record of readEvtx(file)) {
+      const all = record.flat();
+      const lazy = record.fields();
+      assert.deepEqual(lazy.keys(), Object.keys(all), file);
+      for (const [key, value] of Object.entries(all)) assert.deepEqual(lazy.get(key), value, `${file}: ${key}`);
+      assert.equal(lazy.get('NoSuchField'), undefined);
+      records++;
+    }
+  }
+  assert.ok(records > 1000);
+});
