@@ -93,7 +93,7 @@ class WorkerPool {
   }
 
   private start(i: number): void {
-    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const queue: Pending[] = [];
     worker.unref();
     worker.on('message', (results: ChunkResult[]) => {
