@@ -272,23 +272,31 @@ async function readFields(reader, path) {
   return records;
 }
 
-/** evtxexport and python-evtx, each skipped with a message when not installed. */
+/**
+ * Side by side, each tool as a user runs it: a fresh process per run, output discarded to
+ * /dev/null, wall time from start to exit. evtxexport's records are counted in a separate,
+ * untimed run (counting its output as it streams would slow it down).
+ */
 async function measureOtherTools(corpus, big100k) {
   const rows = [];
   const notes = [];
+  const threads = availableParallelism();
+  for (const t of [1, threads]) rows.push(await timeDump(big100k, t));
   if (await works('evtxexport', ['-V'])) {
     for (const input of [corpus, big100k]) {
+      const files = input.files ?? [input.path];
       // GNU time costs an extra exec per file, so only the single-file run gets a peak RSS.
-      const r = await timeEvtxexport(input.files ?? [input.path], !input.files && existsSync('/usr/bin/time'));
+      const r = await timeEvtxexport(files, !input.files && existsSync(GNU_TIME));
+      const counted = input.files ? { records: corpus.records } : await evtxexport(input.path, { count: true });
       rows.push({
-        name: 'evtxexport (text), 1 process per file',
+        name: 'evtxexport (text), 1 process per file, to /dev/null',
         input: inputName(input),
-        records: r.records,
+        records: counted.records,
         bytes: input.bytes,
         seconds: r.seconds,
         rssKB: r.maxRssKB,
         failures: r.failures,
-        files: (input.files ?? [input.path]).length,
+        files: files.length,
         key: `evtxexport/${inputName(input)}`,
       });
     }
@@ -296,6 +304,25 @@ async function measureOtherTools(corpus, big100k) {
   if (await works(PYTHON, ['-c', 'import Evtx'])) rows.push(await timePythonEvtx(big100k));
   else notes.push('python-evtx not installed (Debian: apt-get install python3-evtx); skipped');
   return { rows, notes };
+}
+
+const GNU_TIME = '/usr/bin/time';
+const CLI = join(ROOT, 'packages', 'cli', 'bin', 'firebreak.js');
+
+/** `firebreak evtx dump` end to end, as a user runs it: cold process, JSON lines to /dev/null. */
+async function timeDump(input, threads) {
+  const args = [process.execPath, CLI, 'evtx', 'dump', '--threads', String(threads), input.path];
+  const r = await timed(existsSync(GNU_TIME) ? GNU_TIME : args[0], existsSync(GNU_TIME) ? ['-f', 'maxrss=%M', ...args] : args.slice(1));
+  return {
+    name: `firebreak evtx dump (JSON lines), ${threads === 1 ? '1 thread' : `${threads} threads`}, to /dev/null`,
+    input: inputName(input),
+    records: input.records,
+    bytes: input.bytes,
+    seconds: r.seconds,
+    rssKB: r.maxRssKB || undefined,
+    failures: r.code === 0 ? 0 : 1,
+    key: `dump/${threads === 1 ? 1 : 'n'}/${inputName(input)}`,
+  };
 }
 
 async function works(command, args) {
@@ -309,43 +336,55 @@ async function works(command, args) {
 
 /** Runs evtxexport over every file in turn; failures are counted and the run goes on. */
 async function timeEvtxexport(files, withTime) {
-  let records = 0;
   let failures = 0;
   let maxRssKB = withTime ? 0 : undefined;
   const start = performance.now();
   for (const file of files) {
-    const r = await evtxexport(file, withTime);
-    records += r.records;
+    const r = await evtxexport(file, { withTime });
     if (r.code !== 0) failures++;
     if (withTime) maxRssKB = Math.max(maxRssKB, r.maxRssKB);
   }
-  return { records, failures, maxRssKB, seconds: (performance.now() - start) / 1000 };
+  return { failures, maxRssKB, seconds: (performance.now() - start) / 1000 };
 }
 
 const EVENT_HEADER = Buffer.from('\nEvent number');
 
 /**
- * One evtxexport run, counting its per-record "Event number" headers as the output streams by
- * (the output of a big file is far larger than an exec buffer). GNU time, when present, reports
- * its peak RSS on stderr.
+ * One evtxexport run: output to /dev/null, or, with `count`, its per-record "Event number"
+ * headers counted as the output streams by (far larger than an exec buffer). GNU time, when
+ * asked for, reports its peak RSS.
  */
-function evtxexport(file, withTime) {
-  const [command, args] = withTime ? ['/usr/bin/time', ['-f', 'maxrss=%M', 'evtxexport', file]] : ['evtxexport', [file]];
+function evtxexport(file, { withTime = false, count = false }) {
+  if (!count) {
+    const [command, args] = withTime ? [GNU_TIME, ['-f', 'maxrss=%M', 'evtxexport', file]] : ['evtxexport', [file]];
+    return timed(command, args);
+  }
   return new Promise((done) => {
-    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('evtxexport', [file], { stdio: ['ignore', 'pipe', 'ignore'] });
     let records = 0;
     let tail = Buffer.alloc(0);
-    let stderr = '';
     proc.stdout.on('data', (data) => {
       // Keep the last bytes of the previous block so a header split across blocks still counts.
       const buf = Buffer.concat([tail, data]);
       for (let i = buf.indexOf(EVENT_HEADER); i >= 0; i = buf.indexOf(EVENT_HEADER, i + 1)) records++;
       tail = buf.subarray(Math.max(0, buf.length - EVENT_HEADER.length + 1));
     });
+    proc.on('close', (code) => done({ records, code: code ?? -1 }));
+  });
+}
+
+/** Runs a command with stdout to /dev/null; wall time, exit code and (under GNU time) peak RSS. */
+function timed(command, args) {
+  return new Promise((done) => {
+    const devNull = openSync('/dev/null', 'w');
+    const start = performance.now();
+    const proc = spawn(command, args, { stdio: ['ignore', devNull, 'pipe'] });
+    let stderr = '';
     proc.stderr.on('data', (data) => (stderr += data));
     proc.on('close', (code) => {
+      closeSync(devNull);
       const rss = /maxrss=(\d+)/.exec(stderr);
-      done({ records, code: code ?? -1, maxRssKB: rss ? Number(rss[1]) : 0 });
+      done({ seconds: (performance.now() - start) / 1000, code: code ?? -1, maxRssKB: rss ? Number(rss[1]) : 0 });
     });
   });
 }
@@ -409,12 +448,14 @@ function printComparison(rows, notes) {
   const bigName = basename(BIG_FILES[0].path);
   console.log('');
   for (const [label, ours, theirs] of [
-    ['corpus, per-file process start included', `jsonl/1/${corpusName}`, `evtxexport/${corpusName}`],
-    ['one big file', `jsonl/1/${bigName}`, `evtxexport/${bigName}`],
+    ['firebreak evtx dump, 1 thread, end to end, one big file', `dump/1/${bigName}`, `evtxexport/${bigName}`],
+    ['firebreak evtx dump, all threads, end to end, one big file', `dump/n/${bigName}`, `evtxexport/${bigName}`],
+    ['reader JSON (1 thread, warm, in process), one big file', `jsonl/1/${bigName}`, `evtxexport/${bigName}`],
+    ['reader JSON (1 thread, warm, in process), corpus', `jsonl/1/${corpusName}`, `evtxexport/${corpusName}`],
   ]) {
     const a = rate(ours);
     const b = rate(theirs);
-    if (a && b) console.log(`Firebreak JSON (1 thread) vs evtxexport, ${label}: ${(a / b).toFixed(1)}x`);
+    if (a && b) console.log(`vs evtxexport, ${label}: ${(a / b).toFixed(1)}x`);
   }
   const py = rate('python');
   const xml = rate(`xml/1/${bigName}`);

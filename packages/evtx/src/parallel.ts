@@ -1,7 +1,7 @@
 /**
  * Parallel reading: chunks are independent (each has its own string and template tables),
  * so worker threads render them while the main thread puts the results back in file order.
- * Chunks travel in batches (fewer messages); at most `2 × threads` batches are in flight,
+ * Chunks travel in batches (fewer messages); at most `4 × threads` batches are in flight,
  * which bounds memory whatever the file size. The workers are kept between files: starting
  * a thread costs tens of milliseconds, more than reading a small log.
  */
@@ -53,7 +53,7 @@ export async function* readChunks(path: string, options: ParallelOptions): Async
 
 async function* inWorkers(path: string, slots: number, threads: number, mode: RenderMode): AsyncGenerator<ChunkResult> {
   const pool = sharedPool(threads);
-  const window = threads * 2;
+  const window = threads * 4;
   const pending: Promise<ChunkResult[]>[] = [];
   let next = 0;
   const dispatch = (): void => {
