@@ -93,6 +93,7 @@ class WorkerPool {
   }
 
   private start(i: number): void {
+    // A small young generation keeps each worker's memory flat; rendering allocates short-lived objects.
     const worker = new Worker(new URL('./worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const queue: Pending[] = [];
     worker.unref();
