@@ -1,7 +1,8 @@
 import { parseFragment, type ContentNode } from './binxml.js';
 import type { Chunk, RecordLocation } from './chunk.js';
 import { FlatView, type EventFields, type FlatEvent } from './render-flat.js';
-import { renderJson, renderJsonText, type JsonObject } from './render-json.js';
+import { writeJsonText } from './json-skeleton.js';
+import { renderJson, type JsonObject } from './render-json.js';
 import { renderXml } from './render-xml.js';
 import { formatFiletime } from './values.js';
 
@@ -52,7 +53,7 @@ export class EvtxRecord {
 
   /** The evtx_dump JSON as compact text (exact for 64-bit integers). */
   jsonText(): string {
-    return renderJsonText(this.tree());
+    return writeJsonText(this.tree());
   }
 
   /** The flat field view for detection: each field is decoded when first read. */

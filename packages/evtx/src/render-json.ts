@@ -22,7 +22,7 @@ export interface JsonObject {
 export class JsonFloat {
   constructor(readonly value: number) {}
 }
-type Tree = string | number | bigint | boolean | null | JsonFloat | Tree[] | TreeObject;
+export type Tree = string | number | bigint | boolean | null | JsonFloat | Tree[] | TreeObject;
 interface TreeObject {
   [key: string]: Tree;
 }
@@ -49,6 +49,32 @@ function buildTree(nodes: ContentNode[], values: Values | undefined): TreeObject
   return root;
 }
 
+/**
+ * Marker mode, for compiling a template's JSON skeleton (json-skeleton.ts): each substitution
+ * becomes the string `\u0001N\u0001` and each BinXML value a member `\u0002N\u0002: null`, so the
+ * tree's text shows where values go. NULL values stay NULL: they change the structure.
+ */
+let markers = false;
+export const valueMarker = (index: number): string => `\u0001${index}\u0001`;
+export const nestedMarker = (index: number): string => `\u0002${index}\u0002`;
+
+export function buildMarkedTree(nodes: ContentNode[], values: Values): TreeObject {
+  markers = true;
+  try {
+    return buildTree(nodes, values);
+  } finally {
+    markers = false;
+  }
+}
+
+/** A BinXML value's nodes; in marker mode a placeholder element that names it. */
+function nested(node: ContentNode, values: Values | undefined): ContentNode[] | undefined {
+  if (markers && node.kind === Kind.Subst && valueType(values, node.index) === ValueType.BinXml) {
+    return [{ kind: Kind.Element, name: nestedMarker(node.index), attrs: [], children: [] }];
+  }
+  return nestedFragment(node, values);
+}
+
 /** Calls `visit` for each element among `nodes`, looking through template instances and BinXML values. */
 function forEachElement(
   nodes: ContentNode[],
@@ -59,8 +85,8 @@ function forEachElement(
     if (node.kind === Kind.Element) visit(node, values);
     else if (node.kind === Kind.Template) forEachElement(node.template.nodes, node.values, visit);
     else {
-      const nested = nestedFragment(node, values);
-      if (nested) forEachElement(nested, undefined, visit);
+      const inner = nested(node, values);
+      if (inner) forEachElement(inner, undefined, visit);
     }
   }
 }
@@ -105,7 +131,7 @@ function hasUniqueKeys(children: ContentNode[]): boolean {
 function hasElementChildren(el: ElementNode, values: Values | undefined): boolean {
   const shape = childShape(el);
   if (shape.elements) return true;
-  for (const s of shape.substs) if (nestedFragment(s, values) !== undefined) return true;
+  for (const s of shape.substs) if (nested(s, values) !== undefined) return true;
   return false;
 }
 
@@ -127,7 +153,7 @@ function addElement(parent: TreeObject, el: ElementNode, values: Values | undefi
   const shape = childShape(el);
   if (shape.text.length > 0) {
     const text = textValue(
-      shape.text.filter((c) => nestedFragment(c, values) === undefined),
+      shape.text.filter((c) => nested(c, values) === undefined),
       values,
     );
     if (text !== undefined) obj['#text'] = text;
@@ -198,7 +224,7 @@ function textValue(parts: ContentNode[], values: Values | undefined): Tree | und
   for (const p of parts) {
     if (p.kind === Kind.Subst) {
       if (isNullSubst(values, p.index)) continue;
-      s += valueText(substValue(values, p.index, Style.Json));
+      s += markers ? valueMarker(p.index) : valueText(substValue(values, p.index, Style.Json));
     } else if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
     else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
     else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
@@ -208,7 +234,8 @@ function textValue(parts: ContentNode[], values: Values | undefined): Tree | und
   return any ? s : undefined;
 }
 
-function substTree(values: Values | undefined, index: number): Tree {
+export function substTree(values: Values | undefined, index: number): Tree {
+  if (markers) return valueMarker(index);
   const value = substValue(values, index, Style.Json);
   const type = valueType(values, index) & 0x7f;
   if (typeof value === 'bigint' || (Array.isArray(value) && value.some((v) => typeof v === 'bigint'))) exoticValues++;
