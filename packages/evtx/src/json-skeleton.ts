@@ -35,6 +35,8 @@ interface NestedHole {
 interface Skeleton {
   /** Fixed text; holes go between consecutive segments. */
   segments: string[];
+  /** The same without the root object's braces, for splicing members into another object. */
+  memberSegments: string[];
   holes: (ValueHole | NestedHole)[];
   /** Keys of the root object: what this skeleton adds when spliced into another. */
   rootKeys: string[];
@@ -52,9 +54,11 @@ export function writeJsonText(nodes: ContentNode[]): string {
   return renderJsonText(nodes);
 }
 
-function renderInstance(template: Template, values: Values): string {
+/** The instance's JSON object, or with `asMembers` only its members (no braces). */
+function renderInstance(template: Template, values: Values, asMembers = false): string {
   const skeleton = skeletonFor(template, values);
-  const { segments, holes } = skeleton;
+  const { holes } = skeleton;
+  const segments = asMembers ? skeleton.memberSegments : skeleton.segments;
   let out = segments[0];
   for (let h = 0; h < holes.length; h++) {
     const hole = holes[h];
@@ -70,8 +74,7 @@ function nestedMembers(hole: NestedHole, values: Values): string {
   if (only?.kind !== Kind.Template) throw NEEDS_TREE;
   const inner = skeletonFor(only.template, only.values);
   for (const key of inner.rootKeys) if (hole.siblings.has(key)) throw NEEDS_TREE;
-  const text = renderInstance(only.template, only.values);
-  const members = text.slice(1, -1);
+  const members = renderInstance(only.template, only.values, true);
   if (members === '' || hole.comma === 'none') return members;
   return hole.comma === 'before' ? ',' + members : members + ',';
 }
@@ -139,7 +142,10 @@ function compile(template: Template, values: Values): Skeleton | null {
   // Every marker must have become a hole: one inside a longer string means text mixed with values.
   const markerCount = (text.match(/\\u000[12]/g) ?? []).length;
   if (markerCount !== holes.length * 2) return null;
-  return { segments, holes, rootKeys: Object.keys(tree) };
+  const memberSegments = [...segments];
+  memberSegments[0] = memberSegments[0].slice(1);
+  memberSegments[memberSegments.length - 1] = memberSegments[memberSegments.length - 1].slice(0, -1);
+  return { segments, memberSegments, holes, rootKeys: Object.keys(tree) };
 }
 
 function nestedMarkerKey(index: number): string {
