@@ -1,9 +1,9 @@
 import type { Writable } from 'node:stream';
 
 /** Writes with backpressure, so a slow reader (a pipe into `head`, a disk) never makes memory grow. */
-export async function write(stream: Writable, text: string): Promise<void> {
-  if (text.length === 0) return;
-  if (!stream.write(text)) {
+export async function write(stream: Writable, data: string | Uint8Array): Promise<void> {
+  if (data.length === 0) return;
+  if (!stream.write(data)) {
     await new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
         stream.off('error', onError);

@@ -17,6 +17,8 @@ export interface ParallelOptions {
   /** Worker threads; 1 renders on the calling thread. Default: all cores. */
   threads?: number;
   mode: RenderMode;
+  /** Text modes: deliver `utf8` bytes instead of `text` (what a writer to a file or pipe wants). */
+  utf8?: boolean;
 }
 
 /** Chunks per message to a worker. */
@@ -38,20 +40,20 @@ export async function* readChunks(path: string, options: ParallelOptions): Async
     if (threads > 1) {
       await file.close();
       open = false;
-      yield* inWorkers(path, slots, threads, options.mode);
+      yield* inWorkers(path, slots, threads, options.mode, options.utf8 ?? false);
       return;
     }
     for await (const slot of file.slots()) {
       const warnings: EvtxWarning[] = [];
       const chunk = chunkFromBytes(slot.bytes, slot.index, slot.offset, (w) => warnings.push(w));
-      yield chunk ? renderChunk(chunk, options.mode, warnings) : emptyChunkResult(slot.index, warnings);
+      yield chunk ? renderChunk(chunk, options.mode, warnings, options.utf8) : emptyChunkResult(slot.index, warnings);
     }
   } finally {
     if (open) await file.close();
   }
 }
 
-async function* inWorkers(path: string, slots: number, threads: number, mode: RenderMode): AsyncGenerator<ChunkResult> {
+async function* inWorkers(path: string, slots: number, threads: number, mode: RenderMode, utf8: boolean): AsyncGenerator<ChunkResult> {
   const pool = sharedPool(threads);
   const window = threads * 4;
   const pending: Promise<ChunkResult[]>[] = [];
@@ -59,7 +61,7 @@ async function* inWorkers(path: string, slots: number, threads: number, mode: Re
   const dispatch = (): void => {
     while (next < slots && pending.length < window) {
       const count = Math.min(BATCH, slots - next);
-      pending.push(pool.run({ path, first: next, count, mode }));
+      pending.push(pool.run({ path, first: next, count, mode, utf8 }));
       next += count;
     }
   };

@@ -288,7 +288,7 @@ function unwrapFloats(value: Tree): JsonValue {
 export function serialize(value: Tree | JsonValue): string {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quote(value);
     case 'number':
       return Number.isFinite(value) ? String(value) : 'null';
     case 'bigint':
@@ -306,6 +306,14 @@ export function serialize(value: Tree | JsonValue): string {
     first = false;
   }
   return s + '}';
+}
+
+/** Characters JSON.stringify would escape: quote, backslash, controls, surrogates (lone ones). */
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal; most values need no escaping, and a test is cheaper than the call. */
+function quote(text: string): string {
+  return JSON_ESCAPED.test(text) ? JSON.stringify(text) : '"' + text + '"';
 }
 
 /** A float as serde_json (ryu) prints it: shortest digits, `.0` on integers, `e` notation outside 1e-5…1e16. */

@@ -12,16 +12,17 @@ export interface ChunkTask {
   first: number;
   count: number;
   mode: RenderMode;
+  utf8: boolean;
 }
 
-function renderSlot(fd: number, index: number, mode: RenderMode): ChunkResult {
+function renderSlot(fd: number, index: number, mode: RenderMode, utf8: boolean): ChunkResult {
   const warnings: EvtxWarning[] = [];
   const offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
   try {
     const buf = Buffer.allocUnsafe(CHUNK_SIZE);
     const bytesRead = readSync(fd, buf, 0, CHUNK_SIZE, offset);
     const chunk = chunkFromBytes(buf.subarray(0, bytesRead), index, offset, (w) => warnings.push(w));
-    return chunk ? renderChunk(chunk, mode, warnings) : emptyChunkResult(index, warnings);
+    return chunk ? renderChunk(chunk, mode, warnings, utf8) : emptyChunkResult(index, warnings);
   } catch (error) {
     warnings.push({ chunk: index, offset, message: `chunk skipped: ${(error as Error).message}` });
     return emptyChunkResult(index, warnings);
@@ -42,11 +43,16 @@ function renderBatch(task: ChunkTask): ChunkResult[] {
     return results;
   }
   try {
-    for (let index = task.first; index < task.first + task.count; index++) results.push(renderSlot(fd, index, task.mode));
+    for (let index = task.first; index < task.first + task.count; index++) results.push(renderSlot(fd, index, task.mode, task.utf8));
   } finally {
     closeSync(fd);
   }
   return results;
 }
 
-parentPort?.on('message', (task: ChunkTask) => parentPort?.postMessage(renderBatch(task)));
+parentPort?.on('message', (task: ChunkTask) => {
+  const results = renderBatch(task);
+  // UTF-8 output moves to the main thread without a copy.
+  const transfer = results.flatMap((r) => (r.utf8 ? [r.utf8.buffer as ArrayBuffer] : []));
+  parentPort?.postMessage(results, transfer);
+});

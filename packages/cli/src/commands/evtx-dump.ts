@@ -39,9 +39,9 @@ export async function evtxDump(args: string[]): Promise<number> {
   let failed = 0;
   for (const path of positionals) {
     try {
-      for await (const result of readChunks(path, { mode: format, threads })) {
+      for await (const result of readChunks(path, { mode: format, threads, utf8: true })) {
         for (const warning of result.warnings) await write(process.stderr, formatWarning(path, warning));
-        await write(process.stdout, result.text ?? '');
+        if (result.utf8) await write(process.stdout, result.utf8);
       }
     } catch (error) {
       if (!(error instanceof EvtxError)) throw error;
