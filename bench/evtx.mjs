@@ -60,7 +60,7 @@ async function main() {
   console.log(`load average before measuring: ${loadavg()[0].toFixed(2)} (figures are noisy if well above 0)`);
 
   const rows = await measureFirebreak(corpus, big, threads);
-  const tools = await measureOtherTools(corpus, big[0]);
+  const tools = await measureOtherTools(corpus, big);
   rows.push(...tools.rows);
   printTable(rows);
   printComparison(rows, tools.notes);
@@ -277,13 +277,14 @@ async function readFields(reader, path) {
  * /dev/null, wall time from start to exit. evtxexport's records are counted in a separate,
  * untimed run (counting its output as it streams would slow it down).
  */
-async function measureOtherTools(corpus, big100k) {
+async function measureOtherTools(corpus, big) {
+  const [big100k] = big;
   const rows = [];
   const notes = [];
   const threads = availableParallelism();
-  for (const t of [1, threads]) rows.push(await timeDump(big100k, t));
+  for (const input of big) for (const t of [1, threads]) rows.push(await timeDump(input, t));
   if (await works('evtxexport', ['-V'])) {
-    for (const input of [corpus, big100k]) {
+    for (const input of [corpus, ...big]) {
       const files = input.files ?? [input.path];
       // GNU time costs an extra exec per file, so only the single-file run gets a peak RSS.
       const r = await timeEvtxexport(files, !input.files && existsSync(GNU_TIME));
@@ -447,9 +448,12 @@ function printComparison(rows, notes) {
   const corpusName = rows.find((r) => r.input?.startsWith('corpus'))?.input;
   const bigName = basename(BIG_FILES[0].path);
   console.log('');
+  const bigNames = BIG_FILES.map((f) => basename(f.path));
   for (const [label, ours, theirs] of [
-    ['firebreak evtx dump, 1 thread, end to end, one big file', `dump/1/${bigName}`, `evtxexport/${bigName}`],
-    ['firebreak evtx dump, all threads, end to end, one big file', `dump/n/${bigName}`, `evtxexport/${bigName}`],
+    ...bigNames.flatMap((name) => [
+      [`firebreak evtx dump, 1 thread, end to end, ${name}`, `dump/1/${name}`, `evtxexport/${name}`],
+      [`firebreak evtx dump, all threads, end to end, ${name}`, `dump/n/${name}`, `evtxexport/${name}`],
+    ]),
     ['reader JSON (1 thread, warm, in process), one big file', `jsonl/1/${bigName}`, `evtxexport/${bigName}`],
     ['reader JSON (1 thread, warm, in process), corpus', `jsonl/1/${corpusName}`, `evtxexport/${corpusName}`],
   ]) {
