@@ -1,7 +1,7 @@
 /**
  * Parallel reading: chunks are independent (each has its own string and template tables),
  * so worker threads render them while the main thread puts the results back in file order.
- * Chunks travel in batches (fewer messages); at most `4 × threads` batches are in flight,
+ * Chunks travel in batches (fewer messages); at most `3 × threads` batches are in flight,
  * which bounds memory whatever the file size. The workers are kept between files: starting
  * a thread costs tens of milliseconds, more than reading a small log.
  */
@@ -22,7 +22,7 @@ export interface ParallelOptions {
 }
 
 /** Chunks per message to a worker. */
-const BATCH = 4;
+const BATCH = 2;
 
 export function defaultThreads(): number {
   return availableParallelism();
@@ -55,7 +55,7 @@ export async function* readChunks(path: string, options: ParallelOptions): Async
 
 async function* inWorkers(path: string, slots: number, threads: number, mode: RenderMode, utf8: boolean): AsyncGenerator<ChunkResult> {
   const pool = sharedPool(threads);
-  const window = threads * 4;
+  const window = threads * 3;
   const pending: Promise<ChunkResult[]>[] = [];
   let next = 0;
   const dispatch = (): void => {
