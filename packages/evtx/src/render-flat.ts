@@ -120,7 +120,7 @@ function addStep(plan: Plan, key: string, parts: ContentNode[], dropWhenEmpty: b
 interface Source {
   plan: Plan;
   values: Values;
-  /** Decoded field values; ABSENT for a dropped optional attribute. */
+  /** Decoded field values; ABSENT for an attribute whose value is NULL. */
   decoded: (FlatValue | typeof ABSENT | undefined)[];
 }
 
