@@ -7,9 +7,9 @@
  * values, repeated names across BinXML values) use the tree renderer, which handles all cases;
  * both give the same text.
  */
-import { Kind, type ContentNode, type Template, type Values } from './binxml.js';
-import { buildMarkedTree, renderJsonText, serialize, substTree, type Tree } from './render-json.js';
-import { ValueType } from './values.js';
+import { Kind, formatGuid, type ContentNode, type Template, type Values } from './binxml.js';
+import { buildMarkedTree, quote, renderJsonText, serialize, substTree, type Tree } from './render-json.js';
+import { ValueType, formatFiletime, hex64, substitutionString } from './values.js';
 
 /** Thrown (preallocated, so cheaply) when a record needs the tree renderer. */
 const NEEDS_TREE = new Error('record needs the tree renderer');
@@ -62,10 +62,44 @@ function renderInstance(template: Template, values: Values, asMembers = false): 
   let out = segments[0];
   for (let h = 0; h < holes.length; h++) {
     const hole = holes[h];
-    out += hole.nested ? nestedMembers(hole, values) : serialize(substTree(values, hole.index) as Tree);
+    out += hole.nested ? nestedMembers(hole, values) : valueJson(values, hole.index);
     out += segments[h + 1];
   }
   return out;
+}
+
+/**
+ * A value's JSON text. The common types are written directly (their text never needs escaping
+ * beyond strings'); the rest go through the general decoder. Both give what the tree gives.
+ */
+function valueJson(values: Values, index: number): string {
+  const type = values.type(index);
+  const size = values.size(index);
+  const buf = values.chunk.buf;
+  const off = values.offsets[index];
+  switch (type) {
+    case ValueType.String:
+      return quote(substitutionString(buf, off, size));
+    case ValueType.UInt8:
+      if (size === 1) return String(buf[off]);
+      break;
+    case ValueType.UInt16:
+      if (size === 2) return String(buf.readUInt16LE(off));
+      break;
+    case ValueType.UInt32:
+      if (size === 4) return String(buf.readUInt32LE(off));
+      break;
+    case ValueType.HexInt64:
+      if (size === 8) return '"' + hex64(buf, off) + '"';
+      break;
+    case ValueType.Guid:
+      if (size === 16) return '"' + formatGuid(buf, off) + '"';
+      break;
+    case ValueType.FileTime:
+      if (size === 8) return '"' + formatFiletime(buf.readUInt32LE(off), buf.readUInt32LE(off + 4), 6) + '"';
+      break;
+  }
+  return serialize(substTree(values, index) as Tree);
 }
 
 function nestedMembers(hole: NestedHole, values: Values): string {

@@ -312,7 +312,7 @@ export function serialize(value: Tree | JsonValue): string {
 const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** A JSON string literal; most values need no escaping, and a test is cheaper than the call. */
-function quote(text: string): string {
+export function quote(text: string): string {
   return JSON_ESCAPED.test(text) ? JSON.stringify(text) : '"' + text + '"';
 }
 

@@ -169,7 +169,7 @@ function decodeScalar(buf: Buffer, type: number, off: number, size: number, styl
  * A string substitution as evtx_dump (>= 0.8.5) shows it: cut at the first NUL, trailing
  * whitespace trimmed (Windows pads some values, e.g. LogonProcessName "Advapi  ").
  */
-function substitutionString(buf: Buffer, off: number, size: number): string {
+export function substitutionString(buf: Buffer, off: number, size: number): string {
   let text = utf16(buf, off, size, true);
   const nul = text.indexOf('\0');
   if (nul >= 0) text = text.slice(0, nul);
@@ -217,7 +217,7 @@ function int64(buf: Buffer, off: number, signed: boolean): number | bigint {
   return signed ? buf.readBigInt64LE(off) : buf.readBigUInt64LE(off);
 }
 
-function hex64(buf: Buffer, off: number): string {
+export function hex64(buf: Buffer, off: number): string {
   const hi = buf.readUInt32LE(off + 4);
   const lo = buf.readUInt32LE(off);
   return '0x' + (hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0'));
