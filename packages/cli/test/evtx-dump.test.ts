@@ -86,3 +86,16 @@ test('help lists the commands and their options', () => {
   assert.match(dumpHelp.stdout, /--threads N/);
   assert.equal(firebreak('frobnicate').status, 2);
 });
+
+test('more threads than chunks: all records, and the process exits', { skip: sharedSkip(MULTI_CHUNK) }, () => {
+  const serial = firebreak('evtx', 'dump', '--threads', '1', sharedPath(MULTI_CHUNK));
+  const result = spawnSync(process.execPath, [BIN, 'evtx', 'dump', '--threads', '16', sharedPath(MULTI_CHUNK)], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    timeout: 30_000,
+  });
+  assert.equal(result.signal, null, 'the process had to be killed: idle workers kept it alive');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, serial.stdout);
+  assert.equal(result.stderr, '');
+});

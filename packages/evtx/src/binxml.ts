@@ -96,6 +96,17 @@ export class Values {
     return this.chunk.buf[p] | (this.chunk.buf[p + 1] << 8);
   }
   /**
+   * Counts a use of value `index` against the record's budget: a value used many times (through
+   * templates and BinXML values that repeat it) could otherwise turn a few kilobytes into
+   * gigabytes of rendering.
+   */
+  charge(index: number): void {
+    const budget = this.scope.budget;
+    budget.bytes += this.size(index) + 16;
+    if (budget.bytes > MAX_VALUE_BYTES) throw new BinXmlError(`record renders more than ${MAX_VALUE_BYTES} bytes of values`, this.offsets[index]);
+  }
+
+  /**
    * The fragment inside a BinXML-typed value (type 0x21). Every use counts against the record's
    * budget: a value used many times by templates that use it again would otherwise make a
    * record of a few hundred bytes expand exponentially.
@@ -104,6 +115,7 @@ export class Values {
     const budget = this.scope.budget;
     if (++budget.expansions > MAX_EXPANSIONS)
       throw new BinXmlError(`record expands BinXML values more than ${MAX_EXPANSIONS} times`, this.offsets[index]);
+    this.charge(index);
     this.nested ??= [];
     let nodes = this.nested[index];
     if (nodes === undefined) {
@@ -125,13 +137,19 @@ export interface ChunkContext {
 const MAX_ELEMENT_DEPTH = 64;
 const MAX_NESTING = 8;
 /** Uses of BinXML values per record (renderers also look at them to classify content). */
-const MAX_EXPANSIONS = 10_000;
+const MAX_EXPANSIONS = 1024;
+/**
+ * Bytes of values a record may render, all renderings together. A record holds at most 64 KiB;
+ * the margin covers repeated renderings of one record and repeated uses of one value.
+ */
+const MAX_VALUE_BYTES = 16 * 1024 * 1024;
 /** Element and attribute names are short identifiers; a long one is damage or an attack. */
 export const MAX_NAME_LENGTH = 1024;
 
 /** Work allowed for one record, shared by everything parsed for it. */
 interface Budget {
   expansions: number;
+  bytes: number;
 }
 export interface Scope {
   depth: number;
@@ -179,7 +197,7 @@ export function parseFragment(
   chunk: ChunkContext,
   start: number,
   end: number,
-  scope: Scope = { depth: 0, budget: { expansions: 0 } },
+  scope: Scope = { depth: 0, budget: { expansions: 0, bytes: 0 } },
 ): ContentNode[] {
   if (scope.depth > MAX_NESTING) throw new BinXmlError('BinXML nested too deeply', start);
   return new Parser(chunk, start, Math.min(end, chunk.buf.length), scope).fragment();

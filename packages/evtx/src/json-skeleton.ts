@@ -73,6 +73,7 @@ function renderInstance(template: Template, values: Values, asMembers = false): 
  * beyond strings'); the rest go through the general decoder. Both give what the tree gives.
  */
 function valueJson(values: Values, index: number): string {
+  values.charge(index);
   const type = values.type(index);
   const size = values.size(index);
   const buf = values.chunk.buf;

@@ -83,7 +83,7 @@ function sharedPool(threads: number): WorkerPool {
 
 /**
  * A fixed set of workers, each serving its tasks in the order given. Idle workers do not keep
- * the process alive; a worker that dies answers its tasks with warnings and is replaced.
+ * the process alive (they are unref'd whenever their queue is empty); a worker that dies answers its tasks with warnings and is replaced.
  */
 class WorkerPool {
   private readonly workers: Worker[] = [];
@@ -96,9 +96,13 @@ class WorkerPool {
 
   private start(i: number): void {
     // A small young generation keeps each worker's memory flat; rendering allocates short-lived objects.
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    // Workers print nothing; not piping their stdio into ours saves a listener per worker on it.
+    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      stdout: true,
+      stderr: true,
+    });
     const queue: Pending[] = [];
-    worker.unref();
     worker.on('message', (results: ChunkResult[]) => {
       queue.shift()?.resolve(results);
       if (queue.length === 0) worker.unref();
@@ -110,6 +114,8 @@ class WorkerPool {
     };
     worker.on('error', (error) => fail(error.message));
     worker.on('exit', (code) => fail(`worker exited with code ${code}`));
+    // After the listeners: adding a message listener refs the worker again.
+    worker.unref();
     this.workers[i] = worker;
     this.queues[i] = queue;
   }

@@ -16,6 +16,7 @@ export function valueType(values: Values | undefined, index: number): number {
 /** Decodes substitution `index`; absent indexes read as null. */
 export function substValue(values: Values | undefined, index: number, style: Style): DecodedValue {
   if (values === undefined || index >= values.count) return null;
+  values.charge(index);
   return decodeValue(values.chunk.buf, values.type(index), values.offsets[index], values.size(index), style);
 }
 
