@@ -103,7 +103,8 @@ export class Values {
   charge(index: number): void {
     const budget = this.scope.budget;
     budget.bytes += this.size(index) + 16;
-    if (budget.bytes > MAX_VALUE_BYTES) throw new BinXmlError(`record renders more than ${MAX_VALUE_BYTES} bytes of values`, this.offsets[index]);
+    if (budget.bytes > MAX_VALUE_BYTES)
+      throw new BinXmlError(`record renders more than ${MAX_VALUE_BYTES} bytes of values`, this.offsets[index]);
   }
 
   /**

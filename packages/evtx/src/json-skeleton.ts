@@ -40,6 +40,8 @@ interface Skeleton {
   holes: (ValueHole | NestedHole)[];
   /** Keys of the root object: what this skeleton adds when spliced into another. */
   rootKeys: string[];
+  /** False when BinXML values add further root keys, known only per record. */
+  rootKeysKnown: boolean;
 }
 
 export function writeJsonText(nodes: ContentNode[]): string {
@@ -104,10 +106,13 @@ function valueJson(values: Values, index: number): string {
 }
 
 function nestedMembers(hole: NestedHole, values: Values): string {
+  if (values.type(hole.index) !== ValueType.BinXml) throw NEEDS_TREE;
   const nodes = values.nestedNodes(hole.index);
   const only = nodes.length === 1 ? nodes[0] : undefined;
   if (only?.kind !== Kind.Template) throw NEEDS_TREE;
   const inner = skeletonFor(only.template, only.values);
+  // Keys the inner value adds must not meet the holder's: the tree would rename them.
+  if (hole.siblings.size > 0 && !inner.rootKeysKnown) throw NEEDS_TREE;
   for (const key of inner.rootKeys) if (hole.siblings.has(key)) throw NEEDS_TREE;
   const members = renderInstance(only.template, only.values, true);
   if (members === '' || hole.comma === 'none') return members;
@@ -117,6 +122,12 @@ function nestedMembers(hole: NestedHole, values: Values): string {
 // ---- Compiling ------------------------------------------------------------------------------
 
 const CACHE_KEY = 'json-skeletons';
+
+/** Skeletons of one template by NULL mask, then BinXML mask; null where the pattern needs the tree. */
+interface SkeletonCache {
+  count: number;
+  byMasks: Map<number, Map<number, Skeleton | null>>;
+}
 
 function skeletonFor(template: Template, values: Values): Skeleton {
   const count = values.count;
@@ -129,13 +140,16 @@ function skeletonFor(template: Template, values: Values): Skeleton {
     if (type === ValueType.Null) nullMask |= 1 << i;
     else if (type === ValueType.BinXml) nestedMask |= 1 << i;
   }
-  let byNull = template.cache.get(CACHE_KEY) as Map<number, Map<number, Skeleton | null>> | undefined;
-  if (byNull === undefined) template.cache.set(CACHE_KEY, (byNull = new Map()));
-  let byNested = byNull.get(nullMask);
-  if (byNested === undefined) byNull.set(nullMask, (byNested = new Map()));
-  let skeleton = byNested.get(nestedMask);
+  let cache = template.cache.get(CACHE_KEY) as SkeletonCache | undefined;
+  if (cache === undefined) template.cache.set(CACHE_KEY, (cache = { count: 0, byMasks: new Map() }));
+  let skeleton = cache.byMasks.get(nullMask)?.get(nestedMask);
   if (skeleton === undefined) {
-    skeleton = byNested.size + byNull.size > MAX_SKELETONS ? null : compile(template, values);
+    // Past the cap, patterns are neither compiled nor remembered: the cache stays bounded.
+    if (cache.count >= MAX_SKELETONS) throw NEEDS_TREE;
+    cache.count++;
+    skeleton = compile(template, values);
+    let byNested = cache.byMasks.get(nullMask);
+    if (byNested === undefined) cache.byMasks.set(nullMask, (byNested = new Map()));
     byNested.set(nestedMask, skeleton);
   }
   if (skeleton === null) throw NEEDS_TREE;
@@ -147,6 +161,7 @@ const HOLE = /(,?)"\\u0002(\d+)\\u0002":null|"\\u0001(\d+)\\u0001"(:?)/g;
 function compile(template: Template, values: Values): Skeleton | null {
   if (usesMarkerCharacters(template.nodes)) return null;
   const tree = buildMarkedTree(template.nodes, values);
+  if (tree === undefined) return null;
   const text = JSON.stringify(tree);
   const segments: string[] = [];
   const holes: (ValueHole | NestedHole)[] = [];
@@ -160,6 +175,8 @@ function compile(template: Template, values: Values): Skeleton | null {
       holes.push({ nested: false, index: Number(valueIndex) });
     } else {
       const index = Number(nestedIndex);
+      // One BinXML value spliced in two places would need two holders' keys checked.
+      if (holes.some((h) => h.nested && h.index === index)) return null;
       const siblings = siblingKeys(tree, nestedMarkerKey(index));
       if (siblings === undefined) return null;
       let comma: NestedHole['comma'] = 'none';
@@ -180,7 +197,8 @@ function compile(template: Template, values: Values): Skeleton | null {
   const memberSegments = [...segments];
   memberSegments[0] = memberSegments[0].slice(1);
   memberSegments[memberSegments.length - 1] = memberSegments[memberSegments.length - 1].slice(0, -1);
-  return { segments, memberSegments, holes, rootKeys: Object.keys(tree) };
+  const rootKeys = Object.keys(tree);
+  return { segments, memberSegments, holes, rootKeys, rootKeysKnown: !rootKeys.some((k) => k.startsWith('\u0002')) };
 }
 
 function nestedMarkerKey(index: number): string {
@@ -206,7 +224,7 @@ function findHolder(tree: Tree, key: string): Record<string, Tree> | undefined {
     return undefined;
   }
   const obj = tree as Record<string, Tree>;
-  if (key in obj) return obj;
+  if (Object.hasOwn(obj, key)) return obj;
   for (const k in obj) {
     const found = findHolder(obj[k], key);
     if (found) return found;
@@ -222,6 +240,7 @@ function usesMarkerCharacters(nodes: ContentNode[]): boolean {
       if (bad(node.name) || usesMarkerCharacters(node.children)) return true;
       for (const attr of node.attrs) if (bad(attr.name) || usesMarkerCharacters(attr.value)) return true;
     } else if ((node.kind === Kind.Text || node.kind === Kind.CData) && bad(node.text)) return true;
+    else if (node.kind === Kind.CharRef && (node.code === 1 || node.code === 2)) return true;
     else if ((node.kind === Kind.EntityRef && bad(node.name)) || (node.kind === Kind.PI && (bad(node.target) || bad(node.data))))
       return true;
   }

@@ -10,7 +10,7 @@
  * walk, which follows the same rules.
  */
 import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Template, type Values } from './binxml.js';
-import { ENTITIES, isNullSubst, substValue, valueText, valueType } from './tree.js';
+import { ENTITIES, isNullSubst, setOwn, substValue, valueText, valueType } from './tree.js';
 import { Style, ValueType, type DecodedValue } from './values.js';
 
 export type FlatValue = DecodedValue;
@@ -34,10 +34,10 @@ interface Context {
 const ROOT: Context = { section: 'root', prefix: '' };
 const SYSTEM: Context = { section: 'system', prefix: '' };
 /** Sections whose fields get a prefix so they cannot collide with System fields. */
-const SECTION_PREFIXES: Record<string, string> = { RenderingInfo: 'RenderingInfo_' };
+const SECTION_PREFIXES = new Map([['RenderingInfo', 'RenderingInfo_']]);
 
 function dataContext(section: ElementNode): Context {
-  return { section: 'data', prefix: SECTION_PREFIXES[section.name] ?? '' };
+  return { section: 'data', prefix: SECTION_PREFIXES.get(section.name) ?? '' };
 }
 
 // ---- Plans ----------------------------------------------------------------------------
@@ -148,14 +148,18 @@ export class FlatView implements EventFields {
 
   private addInstance(template: Template, values: Values, context: Context): void {
     const plan = planFor(template, context);
-    if (plan === null || plan.textSubsts.some((i) => valueType(values, i) === ValueType.BinXml)) {
+    // The plan assumed each substitution's declared kind (text or BinXML); values that differ
+    // (BinXML where text was declared, or the reverse) take the general walk.
+    if (
+      plan === null ||
+      plan.textSubsts.some((i) => valueType(values, i) === ValueType.BinXml) ||
+      plan.nested.some((n) => valueType(values, n.index) !== ValueType.BinXml)
+    ) {
       walkNodes((this.walked ??= {}), template.nodes, values, context);
       return;
     }
     this.sources.push({ plan, values, decoded: new Array(plan.fields.length) });
-    for (const nested of plan.nested) {
-      if (valueType(values, nested.index) === ValueType.BinXml) this.collect(values.nestedNodes(nested.index), undefined, nested.context);
-    }
+    for (const nested of plan.nested) this.collect(values.nestedNodes(nested.index), undefined, nested.context);
   }
 
   get(name: string): FlatValue | undefined {
@@ -164,7 +168,7 @@ export class FlatView implements EventFields {
       const i = source.plan.index.get(name);
       if (i !== undefined) found = merge(found, fieldValue(source, i));
     }
-    return this.walked === undefined || !(name in this.walked) ? found : merge(found, this.walked[name]);
+    return this.walked === undefined || !Object.hasOwn(this.walked, name) ? found : merge(found, this.walked[name]);
   }
 
   keys(): string[] {
@@ -180,11 +184,11 @@ export class FlatView implements EventFields {
         const value = fieldValue(source, i);
         if (value === undefined) continue;
         // Names are unique within a plan, so the first source needs no merging.
-        if (s === 0) out[fields[i].key] = value;
+        if (s === 0) setOwn(out, fields[i].key, value);
         else add(out, fields[i].key, value);
       }
     }
-    if (this.walked) for (const key in this.walked) add(out, key, this.walked[key]);
+    if (this.walked) for (const key of Object.keys(this.walked)) add(out, key, this.walked[key]);
     return out;
   }
 }
@@ -222,8 +226,7 @@ function merge(existing: FlatValue | undefined, value: FlatValue | undefined): F
 }
 
 function add(out: FlatEvent, key: string, value: FlatValue): void {
-  const existing = out[key];
-  out[key] = existing === undefined ? value : (merge(existing, value) as FlatValue);
+  setOwn(out, key, Object.hasOwn(out, key) ? (merge(out[key], value) as FlatValue) : value);
 }
 
 // ---- General walk (the same rules, without a plan) -----------------------------------------

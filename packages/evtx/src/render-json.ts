@@ -7,7 +7,7 @@
  * (character references, CDATA, numbers mixed with text) we render the text instead.
  */
 import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Values } from './binxml.js';
-import { ENTITIES, isNullSubst, nestedFragment, substValue, valueText, valueType } from './tree.js';
+import { ENTITIES, isNullSubst, nestedFragment, setOwn, substValue, valueText, valueType } from './tree.js';
 import { Style, ValueType, type DecodedValue } from './values.js';
 
 export type JsonValue = string | number | bigint | boolean | null | JsonValue[] | JsonObject;
@@ -58,14 +58,20 @@ let markers = false;
 export const valueMarker = (index: number): string => `\u0001${index}\u0001`;
 export const nestedMarker = (index: number): string => `\u0002${index}\u0002`;
 
-export function buildMarkedTree(nodes: ContentNode[], values: Values): TreeObject {
+/** The marked tree, or undefined when its shape depends on the values themselves. */
+export function buildMarkedTree(nodes: ContentNode[], values: Values): TreeObject | undefined {
   markers = true;
+  valueShaped = false;
   try {
-    return buildTree(nodes, values);
+    const tree = buildTree(nodes, values);
+    return valueShaped ? undefined : tree;
   } finally {
     markers = false;
   }
 }
+
+/** Set in marker mode on content whose JSON shape depends on values (unnamed Data merge arrays). */
+let valueShaped = false;
 
 /** A BinXML value's nodes; in marker mode a placeholder element that names it. */
 function nested(node: ContentNode, values: Values | undefined): ContentNode[] | undefined {
@@ -164,7 +170,7 @@ function addElement(parent: TreeObject, el: ElementNode, values: Values | undefi
 }
 
 function store(obj: TreeObject, key: string, value: Tree): void {
-  obj[key] = value;
+  setOwn(obj, key, value);
 }
 
 /** `<Data Name="X">v</Data>` → `"X": v`; unnamed Data values collect under `"Data": {"#text": …}`. */
@@ -176,7 +182,8 @@ function addDataElement(parent: TreeObject, el: ElementNode, values: Values | un
     return;
   }
   if (value === undefined) return;
-  const existing = parent.Data;
+  if (markers) valueShaped = true;
+  const existing = Object.hasOwn(parent, 'Data') ? parent.Data : undefined;
   if (
     existing !== null &&
     typeof existing === 'object' &&
@@ -203,7 +210,7 @@ function renderAttributes(attrs: AttributeNode[], values: Values | undefined): T
     const text = textValue(attr.value, values);
     if (text === undefined) continue;
     out ??= {};
-    out[attr.name] = text;
+    setOwn(out, attr.name, text);
   }
   return out;
 }
@@ -254,11 +261,11 @@ function treeText(value: Tree): string {
  * value it displaces moves to the next free `name_N` key.
  */
 function insert(obj: TreeObject, key: string, value: Tree): void {
-  if (key in obj) {
+  if (Object.hasOwn(obj, key)) {
     const suffix = nextSuffix(obj, key);
-    obj[`${key}_${suffix}`] = obj[key];
+    setOwn(obj, `${key}_${suffix}`, obj[key]);
   }
-  obj[key] = value;
+  setOwn(obj, key, value);
 }
 
 /** Next free `_N` per object and name, remembered so thousands of repeats stay linear. */
@@ -268,7 +275,7 @@ function nextSuffix(obj: TreeObject, key: string): number {
   let counters = suffixes.get(obj);
   if (counters === undefined) suffixes.set(obj, (counters = new Map()));
   let i = counters.get(key) ?? 1;
-  while (`${key}_${i}` in obj) i++;
+  while (Object.hasOwn(obj, `${key}_${i}`)) i++;
   counters.set(key, i + 1);
   return i;
 }
@@ -278,7 +285,7 @@ function unwrapFloats(value: Tree): JsonValue {
   if (Array.isArray(value)) return value.map(unwrapFloats);
   if (value !== null && typeof value === 'object') {
     const out: JsonObject = {};
-    for (const key in value) out[key] = unwrapFloats(value[key]);
+    for (const key of Object.keys(value)) setOwn(out, key, unwrapFloats(value[key]));
     return out;
   }
   return value;

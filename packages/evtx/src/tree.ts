@@ -6,7 +6,22 @@ import { Kind, type ContentNode, type Values } from './binxml.js';
 import { Style, ValueType, decodeValue, type DecodedValue } from './values.js';
 
 /** Predefined XML entities; other entity names are kept as references. */
-export const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+export const ENTITIES: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+});
+
+/**
+ * Stores an own property. Names come from the log: `__proto__` must become a key like any
+ * other, not replace the object's prototype.
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
 
 /** The type a substitution really has in this instance (the descriptor wins over the template). */
 export function valueType(values: Values | undefined, index: number): number {
