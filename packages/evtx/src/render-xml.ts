@@ -13,7 +13,8 @@ function writeNodes(out: string[], nodes: ContentNode[], values: Values | undefi
   for (const node of nodes) {
     if (node.kind === Kind.Element) writeElement(out, node, values, depth);
     else if (node.kind === Kind.Template) writeNodes(out, node.template.nodes, node.values, depth);
-    else if (node.kind === Kind.PI) out.push(`${indent(depth)}<?${node.target} ${node.data}?>\n`);
+    else if (node.kind === Kind.PI)
+      out.push(`${indent(depth)}<?${xmlName(node.target)} ${node.data.replaceAll('?>', '? >').replace(XML_INVALID, '\ufffd')}?>\n`);
     else {
       const nested = nestedFragment(node, values);
       if (nested) writeNodes(out, nested, undefined, depth);
@@ -22,18 +23,19 @@ function writeNodes(out: string[], nodes: ContentNode[], values: Values | undefi
 }
 
 function writeElement(out: string[], el: ElementNode, values: Values | undefined, depth: number): void {
-  let open = indent(depth) + '<' + el.name;
+  const name = xmlName(el.name);
+  let open = indent(depth) + '<' + name;
   for (const attr of el.attrs) {
     if (attr.value.length === 1 && attr.value[0].kind === Kind.Subst && attr.value[0].optional && isEmptySubst(values, attr.value[0].index))
       continue;
-    open += ` ${attr.name}="${escape(textOf(attr.value, values), true)}"`;
+    open += ` ${xmlName(attr.name)}="${escape(textOf(attr.value, values), true)}"`;
   }
   const hasElements = el.children.some(
     (c) => c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined,
   );
   if (!hasElements) {
     const text = textOf(el.children, values);
-    out.push(text === '' ? open + '/>\n' : `${open}>${escapeContent(el.children, values)}</${el.name}>\n`);
+    out.push(text === '' ? open + '/>\n' : `${open}>${escapeContent(el.children, values)}</${name}>\n`);
     return;
   }
   out.push(open + '>\n');
@@ -49,7 +51,7 @@ function writeElement(out: string[], el: ElementNode, values: Values | undefined
       }
     }
   }
-  out.push(`${indent(depth)}</${el.name}>\n`);
+  out.push(`${indent(depth)}</${name}>\n`);
 }
 
 /** Unescaped text of content parts. */
@@ -68,7 +70,7 @@ export function textOf(parts: ContentNode[], values: Values | undefined): string
 function escapeContent(parts: ContentNode[], values: Values | undefined): string {
   let s = '';
   for (const p of parts) {
-    if (p.kind === Kind.CData) s += `<![CDATA[${p.text.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+    if (p.kind === Kind.CData) s += `<![CDATA[${p.text.replaceAll(']]>', ']]]]><![CDATA[>').replace(XML_INVALID, '\ufffd')}]]>`;
     else s += escape(textOf([p], values), false);
   }
   return s;
@@ -84,6 +86,23 @@ function escape(text: string, attribute: boolean): string {
   let s = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
   if (attribute) s = s.replaceAll('"', '&quot;');
   return s.replace(XML_INVALID, '\ufffd');
+}
+
+const NAME_INVALID = /[^\p{L}\p{N}_.:-]/gu;
+const names = new Map<string, string>();
+
+/**
+ * A name that is a well-formed XML name. Windows' names always are; a crafted log's could carry
+ * spaces, quotes or markup and forge attributes or elements, so anything else becomes `_`.
+ */
+function xmlName(name: string): string {
+  let safe = names.get(name);
+  if (safe === undefined) {
+    safe = name.replace(NAME_INVALID, '_');
+    if (safe === '' || /^[\p{N}.-]/u.test(safe)) safe = '_' + safe;
+    if (names.size < 4096) names.set(name, safe);
+  }
+  return safe;
 }
 
 function indent(depth: number): string {

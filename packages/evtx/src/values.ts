@@ -173,10 +173,13 @@ export function substitutionString(buf: Buffer, off: number, size: number): stri
   let text = utf16(buf, off, size, true);
   const nul = text.indexOf('\0');
   if (nul >= 0) text = text.slice(0, nul);
-  return mayEndInSpace(text) ? text.trimEnd() : text;
+  return mayEndInSpace(text) ? text.replace(RUST_TRAILING_SPACE, '') : text;
 }
 
-/** Cheap pre-check for trimEnd: every Unicode space is either <= U+0020 or >= U+0085. */
+/** Trailing characters Rust's `char::is_whitespace` (Unicode White_Space) trims, as evtx_dump does. */
+const RUST_TRAILING_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
+
+/** Cheap pre-check for the trim: every Unicode space is either <= U+0020 or >= U+0085. */
 function mayEndInSpace(text: string): boolean {
   const last = text.charCodeAt(text.length - 1);
   return last <= 0x20 || last >= 0x85;
@@ -252,11 +255,26 @@ export function formatFiletime(lo: number, hi: number, digits: 6 | 7): string {
   return isoSeconds(seconds - EPOCH_DIFF_SECONDS) + fraction(ticks, digits);
 }
 
+/** SYSTEMTIME as ISO 8601; all zeros is 1601-01-01 (as evtx_dump); an impossible date is shown as hex. */
 function formatSystemtime(buf: Buffer, off: number, digits: 6 | 7): string {
   const [year, month, , day, hour, minute, second, ms] = [0, 2, 4, 6, 8, 10, 12, 14].map((d) => buf.readUInt16LE(off + d));
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (Number.isNaN(utc) || month < 1 || month > 12) return hexUpper(buf, off, off + 16);
-  return isoSeconds(Math.floor(utc / 1000)) + fraction(ms * 10000, digits);
+  if (year === 0 && month === 0 && day === 0 && hour === 0 && minute === 0 && second === 0 && ms === 0) {
+    return '1601-01-01T00:00:00' + fraction(0, digits);
+  }
+  const valid =
+    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour < 24 && minute < 60 && second < 60 && ms < 1000;
+  if (!valid) return hexUpper(buf, off, off + 16);
+  const date = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}`;
+  return date + fraction(ms * 10000, digits);
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
 }
 
 /**
@@ -271,7 +289,9 @@ function isoSeconds(unixSeconds: number): string {
   if (unixSeconds === recentSeconds[0]) return recentIso[0];
   if (unixSeconds === recentSeconds[1]) return recentIso[1];
   const date = new Date(unixSeconds * 1000);
-  const iso = Number.isNaN(date.getTime()) ? String(unixSeconds) : date.toISOString().slice(0, 19);
+  // Years past 9999 come out as "+060056-…": cut after the seconds, wherever they are.
+  const full = Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  const iso = full === undefined ? String(unixSeconds) : full.slice(0, full.indexOf('T') + 9);
   recentSlot ^= 1;
   recentSeconds[recentSlot] = unixSeconds;
   recentIso[recentSlot] = iso;

@@ -1,0 +1,134 @@
+/**
+ * Crafted records found in review: names and references that try to change structure, values
+ * of another kind than their template declares, impossible times. Every rendering must stay
+ * faithful and the JSON skeleton must agree with the tree renderer.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderJsonText } from '../src/render-json.js';
+import {
+  Type,
+  charRef,
+  defineTemplate,
+  el,
+  filetime,
+  instance,
+  stringValue,
+  sub,
+  systemtime,
+  text,
+  binXmlValue,
+} from './support/builder.js';
+import { singleRecord } from './support/records.js';
+
+test('field names such as __proto__ and toString are ordinary fields', () => {
+  const template = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000001',
+    el(
+      'Event',
+      {},
+      el(
+        'EventData',
+        {},
+        el('Data', { Name: text('__proto__') }, sub(0, Type.String)),
+        el('Data', { Name: text('toString') }, sub(1, Type.String)),
+      ),
+    ),
+  );
+  const record = singleRecord(instance(template, [stringValue('hidden'), stringValue('v')]));
+  assert.equal(record.jsonText(), '{"Event":{"EventData":{"__proto__":"hidden","toString":"v"}}}');
+  assert.equal(renderJsonText(record.tree()), record.jsonText());
+  const flat = record.flat();
+  assert.deepEqual(Object.keys(flat), ['__proto__', 'toString']);
+  assert.equal(flat.toString, 'v');
+  assert.equal(Object.getOwnPropertyDescriptor(flat, '__proto__')?.value, 'hidden');
+  assert.equal(record.fields().get('__proto__'), 'hidden');
+});
+
+test('character references cannot forge the JSON skeleton markers', () => {
+  const template = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000002',
+    el(
+      'Event',
+      {},
+      el(
+        'EventData',
+        {},
+        el('Data', { Name: text('Image') }, sub(0, Type.String)),
+        el('Data', { Name: text('A') }, charRef(1), text('0'), charRef(1)),
+      ),
+    ),
+  );
+  const record = singleRecord(instance(template, [stringValue('C:\\evil.exe')]));
+  assert.equal(record.jsonText(), renderJsonText(record.tree()));
+  assert.equal(JSON.parse(record.jsonText()).Event.EventData.A, '\u00010\u0001');
+});
+
+test('a value of another kind than declared is rendered as what it is, in every view', () => {
+  const template = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000003',
+    el('Event', {}, el('System', {}, el('Computer', {}, sub(0, Type.BinXml))), el('EventData', {}, el('Binary', {}, sub(1, Type.BinXml)))),
+  );
+  const record = singleRecord(instance(template, [stringValue('DC01'), stringValue('payload')]));
+  assert.equal(record.jsonText(), '{"Event":{"System":{"Computer":"DC01"},"EventData":{"Binary":"payload"}}}');
+  assert.deepEqual({ ...record.flat() }, { Computer: 'DC01', Binary: 'payload' });
+  assert.match(record.xml(), /<Computer>DC01<\/Computer>/);
+});
+
+test('element and attribute names cannot inject XML', () => {
+  const template = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000004',
+    el('Event', {}, el('EventData', {}, el('Data Name="Image"', { 'x="1" y': text('v') }, text('t')))),
+  );
+  const xml = singleRecord(instance(template, [])).xml();
+  assert.match(xml, /<Data_Name__Image_ x__1__y="v">t<\/Data_Name__Image_>/);
+});
+
+test('impossible SYSTEMTIMEs are shown raw, real ones exactly, trailing spaces trimmed as evtx_dump does', () => {
+  const template = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000005',
+    el(
+      'Event',
+      {},
+      el(
+        'EventData',
+        {},
+        el('Data', { Name: text('Bad') }, sub(0, Type.SysTime)),
+        el('Data', { Name: text('Year') }, sub(1, Type.SysTime)),
+        el('Data', { Name: text('Far') }, sub(2, Type.FileTime)),
+        el('Data', { Name: text('NEL') }, sub(3, Type.String)),
+        el('Data', { Name: text('BOM') }, sub(4, Type.String)),
+      ),
+    ),
+  );
+  const record = singleRecord(
+    instance(template, [
+      systemtime({ year: 2024, month: 2, dayOfWeek: 0, day: 31, hour: 25, minute: 0, second: 0, milliseconds: 0 }),
+      systemtime({ year: 42, month: 3, dayOfWeek: 0, day: 4, hour: 5, minute: 6, second: 7, milliseconds: 8 }),
+      filetime(0xffffffffffffffffn),
+      stringValue('abc\u0085'),
+      stringValue('abc\ufeff'),
+    ]),
+  );
+  const data = JSON.parse(record.jsonText()).Event.EventData;
+  assert.equal(data.Bad, 'E807020000001F001900000000000000');
+  assert.equal(data.Year, '0042-03-04T05:06:07.008000Z');
+  assert.equal(data.Far, '+060056-05-28T05:36:10.955161Z');
+  assert.equal(data.NEL, 'abc');
+  assert.equal(data.BOM, 'abc\ufeff');
+});
+
+test('a value repeated through nested BinXML hits the record budget instead of memory', () => {
+  const inner = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000006',
+    el('V', {}, ...Array.from({ length: 300 }, () => sub(0, Type.String))),
+  );
+  const outer = defineTemplate(
+    'ffffffff-0000-0000-0000-000000000007',
+    el('Event', {}, ...Array.from({ length: 300 }, () => sub(0, Type.BinXml))),
+  );
+  const record = singleRecord(instance(outer, [binXmlValue(instance(inner, [stringValue('x'.repeat(4000))]))]));
+  for (const render of [() => record.jsonText(), () => record.xml(), () => record.flat()]) {
+    assert.throws(render, /record (renders more than|expands BinXML values more than)/);
+  }
+});
