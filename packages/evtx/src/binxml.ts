@@ -132,7 +132,7 @@ export class Values {
 export interface ChunkContext {
   readonly buf: Buffer;
   readonly names: Map<number, string>;
-  readonly templates: Map<number, Template | null>;
+  readonly templates: Map<number, Template>;
 }
 
 const MAX_ELEMENT_DEPTH = 64;
@@ -426,7 +426,6 @@ class Parser {
   private template(offset: number): Template {
     const cached = this.chunk.templates.get(offset);
     if (cached) return cached;
-    if (cached === null) this.fail(`template at 0x${offset.toString(16)} refers to itself`);
     if (offset < 512 || offset + 24 > CHUNK_SIZE || offset + 24 > this.buf.length) {
       this.fail(`template definition offset 0x${offset.toString(16)} is outside the chunk`);
     }
@@ -439,18 +438,13 @@ class Parser {
       this.chunk.templates.set(offset, shared.template);
       return shared.template;
     }
-    this.chunk.templates.set(offset, null); // guards against self-reference
-    try {
-      const fields: NameFields = { start, end, fields: [], targets: [], names: [] };
-      const nodes = parseFragment(this.chunk, start, end, { ...this.scope, nameFields: fields });
-      const template: Template = { guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
-      this.chunk.templates.set(offset, template);
-      share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
-      return template;
-    } catch (error) {
-      this.chunk.templates.delete(offset);
-      throw error;
-    }
+    // A definition holds no template instances (refused while parsing it), so it cannot recurse.
+    const fields: NameFields = { start, end, fields: [], targets: [], names: [] };
+    const nodes = parseFragment(this.chunk, start, end, { ...this.scope, nameFields: fields });
+    const template: Template = { guid: formatGuid(this.buf, offset + 4), nodes, cache: new Map() };
+    this.chunk.templates.set(offset, template);
+    share(sharedKey, Buffer.from(this.buf.subarray(start, end)), fields, template);
+    return template;
   }
 }
 

@@ -45,7 +45,7 @@ export function hasChunkSignature(buf: Buffer): boolean {
 /** One 64 KiB chunk: its own string and template tables make it readable on its own. */
 export class Chunk implements ChunkContext {
   readonly names = new Map<number, string>();
-  readonly templates = new Map<number, Template | null>();
+  readonly templates = new Map<number, Template>();
   readonly header: ChunkHeader;
   readonly warnings: EvtxWarning[] = [];
 

@@ -109,8 +109,16 @@ class WorkerPool {
     });
     const fail = (reason: string): void => {
       if (this.workers[i] !== worker) return;
-      for (const { task, resolve } of queue.splice(0)) resolve(failedBatch(task, reason));
+      const [running, ...waiting] = queue.splice(0);
       this.start(i);
+      // The batch in progress is retried chunk by chunk, so only a chunk that kills a worker
+      // is given up; batches that were only waiting go to the workers again as they are.
+      if (running !== undefined) {
+        const { task, resolve } = running;
+        if (task.count === 1) resolve(failedBatch(task, reason));
+        else void Promise.all(singleChunks(task).map((t) => this.run(t))).then((parts) => resolve(parts.flat()));
+      }
+      for (const { task, resolve } of waiting) void this.run(task).then(resolve);
     };
     worker.on('error', (error) => fail(error.message));
     worker.on('exit', (code) => fail(`worker exited with code ${code}`));
@@ -133,6 +141,10 @@ class WorkerPool {
 interface Pending {
   task: ChunkTask;
   resolve: (results: ChunkResult[]) => void;
+}
+
+function singleChunks(task: ChunkTask): ChunkTask[] {
+  return Array.from({ length: task.count }, (_, k) => ({ ...task, first: task.first + k, count: 1 }));
 }
 
 function failedBatch(task: ChunkTask, reason: string): ChunkResult[] {

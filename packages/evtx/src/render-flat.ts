@@ -3,7 +3,8 @@
  * `TimeCreated_SystemTime`…) and every EventData/UserData field by name, read straight
  * from the template and its substitution values, with no XML or JSON built on the way.
  *
- * Each template is compiled once per chunk into a plan: which field name takes which content.
+ * Each template is compiled once into a plan (shared by the chunks that repeat the template):
+ * which field name takes which content.
  * A record's view is then just its plans and its values; a field is decoded when it is first
  * read, so a detection that looks at three fields decodes three values. Templates a plan
  * cannot describe (field names that are substitutions, a name used twice) take the general
@@ -20,7 +21,7 @@ export type FlatEvent = Record<string, FlatValue>;
 export interface EventFields {
   /** The field's value; undefined when the event has no such field. */
   get(name: string): FlatValue | undefined;
-  /** Field names in document order. */
+  /** Field names: each template instance's fields in template order, nested values after their holder. */
   keys(): string[];
   /** Every field as a plain object. */
   toObject(): FlatEvent;
@@ -198,7 +199,7 @@ function fieldValue(source: Source, i: number): FlatValue | undefined {
   if (value === undefined) {
     const step = source.plan.fields[i];
     const parts = step.parts;
-    const dropped = step.dropWhenEmpty && parts.length === 1 && parts[0].kind === Kind.Subst && isNullSubst(source.values, parts[0].index);
+    const dropped = step.dropWhenEmpty && allNull(parts, source.values);
     value = dropped ? ABSENT : contentValue(parts, source.values);
     source.decoded[i] = value;
   }
@@ -273,9 +274,12 @@ function hasChildElements(el: ElementNode, values: Values | undefined): boolean 
 
 /** An attribute's value; undefined when it is an optional substitution without a value. */
 function attributeValue(attr: AttributeNode, values: Values | undefined): FlatValue | undefined {
-  const parts = attr.value;
-  if (parts.length === 1 && parts[0].kind === Kind.Subst && isNullSubst(values, parts[0].index)) return undefined;
-  return contentValue(parts, values);
+  return allNull(attr.value, values) ? undefined : contentValue(attr.value, values);
+}
+
+/** Content made only of NULL values: the JSON leaves such an attribute out. */
+function allNull(parts: ContentNode[], values: Values | undefined): boolean {
+  return parts.length > 0 && parts.every((p) => p.kind === Kind.Subst && isNullSubst(values, p.index));
 }
 
 /**
@@ -288,13 +292,18 @@ export function contentValue(parts: ContentNode[], values: Values | undefined): 
     if (p.kind === Kind.Subst) return substValue(values, p.index, Style.Json);
     if (p.kind === Kind.Text) return p.text;
   }
-  if (parts.length === 0) return null;
   let s = '';
+  let any = false;
   for (const p of parts) {
-    if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
-    else if (p.kind === Kind.Subst) s += valueText(substValue(values, p.index, Style.Json));
+    if (p.kind === Kind.Subst) {
+      if (isNullSubst(values, p.index)) continue;
+      s += valueText(substValue(values, p.index, Style.Json));
+    } else if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
     else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
     else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
+    else continue;
+    any = true;
   }
-  return s;
+  // As in the JSON: content with nothing but NULL values is null.
+  return any ? s : null;
 }
