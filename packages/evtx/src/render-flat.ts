@@ -11,7 +11,7 @@
  * walk, which follows the same rules.
  */
 import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Template, type Values } from './binxml.js';
-import { ENTITIES, isNullSubst, setOwn, substValue, valueText, valueType } from './tree.js';
+import { isNullSubst, jsonSubstText, mixedText, setOwn, substValue, valueText, valueType } from './tree.js';
 import { Style, ValueType, type DecodedValue } from './values.js';
 
 export type FlatValue = DecodedValue;
@@ -292,18 +292,6 @@ export function contentValue(parts: ContentNode[], values: Values | undefined): 
     if (p.kind === Kind.Subst) return substValue(values, p.index, Style.Json);
     if (p.kind === Kind.Text) return p.text;
   }
-  let s = '';
-  let any = false;
-  for (const p of parts) {
-    if (p.kind === Kind.Subst) {
-      if (isNullSubst(values, p.index)) continue;
-      s += valueText(substValue(values, p.index, Style.Json));
-    } else if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
-    else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
-    else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
-    else continue;
-    any = true;
-  }
   // As in the JSON: content with nothing but NULL values is null.
-  return any ? s : null;
+  return mixedText(parts, values, jsonSubstText) ?? null;
 }

@@ -7,7 +7,7 @@
  * (character references, CDATA, numbers mixed with text) we render the text instead.
  */
 import { Kind, type AttributeNode, type ContentNode, type ElementNode, type Values } from './binxml.js';
-import { ENTITIES, isNullSubst, nestedFragment, setOwn, substValue, valueText, valueType } from './tree.js';
+import { isNullSubst, jsonSubstText, mixedText, nestedFragment, setOwn, substValue, valueText, valueType } from './tree.js';
 import { Style, ValueType, type DecodedValue } from './values.js';
 
 export type JsonValue = string | number | bigint | boolean | null | JsonValue[] | JsonObject;
@@ -226,19 +226,7 @@ function textValue(parts: ContentNode[], values: Values | undefined): Tree | und
     if (p.kind === Kind.Subst) return isNullSubst(values, p.index) ? undefined : substTree(values, p.index);
     if (p.kind === Kind.Text) return p.text;
   }
-  let s = '';
-  let any = false;
-  for (const p of parts) {
-    if (p.kind === Kind.Subst) {
-      if (isNullSubst(values, p.index)) continue;
-      s += markers ? valueMarker(p.index) : valueText(substValue(values, p.index, Style.Json));
-    } else if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
-    else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
-    else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
-    else continue;
-    any = true;
-  }
-  return any ? s : undefined;
+  return mixedText(parts, values, markers ? (_values, index) => valueMarker(index) : jsonSubstText);
 }
 
 export function substTree(values: Values | undefined, index: number): Tree {

@@ -35,6 +35,35 @@ export function substValue(values: Values | undefined, index: number, style: Sty
   return decodeValue(values.chunk.buf, values.type(index), values.offsets[index], values.size(index), style);
 }
 
+/**
+ * Text content made of several parts, as one string: NULL values add nothing; undefined when
+ * no part added anything. `substText` gives a substitution's text.
+ */
+export function mixedText(
+  parts: ContentNode[],
+  values: Values | undefined,
+  substText: (values: Values | undefined, index: number) => string,
+): string | undefined {
+  let s = '';
+  let any = false;
+  for (const p of parts) {
+    if (p.kind === Kind.Subst) {
+      if (isNullSubst(values, p.index)) continue;
+      s += substText(values, p.index);
+    } else if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
+    else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
+    else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
+    else continue;
+    any = true;
+  }
+  return any ? s : undefined;
+}
+
+/** The JSON-convention text of a substitution, for text that mixes values. */
+export function jsonSubstText(values: Values | undefined, index: number): string {
+  return valueText(substValue(values, index, Style.Json));
+}
+
 /** True when an optional substitution has nothing to show, so its attribute or element text disappears. */
 export function isEmptySubst(values: Values | undefined, index: number): boolean {
   return values === undefined || index >= values.count || values.type(index) === ValueType.Null || values.size(index) === 0;
