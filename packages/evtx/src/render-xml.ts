@@ -1,6 +1,6 @@
 /** XML rendering of a record, as Windows shows it (Event Viewer's XML view). */
 import { Kind, type ContentNode, type ElementNode, type Values } from './binxml.js';
-import { ENTITIES, isEmptySubst, nestedFragment, substValue, valueText } from './tree.js';
+import { isEmptySubst, mixedText, nestedFragment, substValue, valueText } from './tree.js';
 import { Style } from './values.js';
 
 export function renderXml(nodes: ContentNode[], values?: Values): string {
@@ -54,16 +54,13 @@ function writeElement(out: string[], el: ElementNode, values: Values | undefined
   out.push(`${indent(depth)}</${name}>\n`);
 }
 
-/** Unescaped text of content parts. */
-export function textOf(parts: ContentNode[], values: Values | undefined): string {
-  let s = '';
-  for (const p of parts) {
-    if (p.kind === Kind.Text || p.kind === Kind.CData) s += p.text;
-    else if (p.kind === Kind.Subst) s += valueText(substValue(values, p.index, Style.Xml));
-    else if (p.kind === Kind.CharRef) s += String.fromCharCode(p.code);
-    else if (p.kind === Kind.EntityRef) s += ENTITIES[p.name] ?? `&${p.name};`;
-  }
-  return s;
+/** Unescaped text of content parts, values as Windows shows them. */
+function textOf(parts: ContentNode[], values: Values | undefined): string {
+  return mixedText(parts, values, xmlSubstText) ?? '';
+}
+
+function xmlSubstText(values: Values | undefined, index: number): string {
+  return valueText(substValue(values, index, Style.Xml));
 }
 
 /** Escaped element content; CDATA sections stay CDATA. */
