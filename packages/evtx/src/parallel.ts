@@ -7,11 +7,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CHUNK_SIZE, FILE_HEADER_SIZE } from './file-header.js';
-import { EvtxFile, chunkFromBytes } from './reader.js';
-import { emptyChunkResult, renderChunk, type ChunkResult, type RenderMode } from './render-chunk.js';
-import type { ChunkTask } from './worker.js';
-import type { EvtxWarning } from './warnings.js';
+import { EvtxFile } from './reader.js';
+import { emptyChunkResult, type ChunkResult, type RenderMode } from './render-chunk.js';
+import { renderSlotBytes, skippedChunks, type ChunkTask } from './render-batch.js';
 
 export interface ParallelOptions {
   /** Worker threads; 1 renders on the calling thread. Default: all cores. */
@@ -43,11 +41,7 @@ export async function* readChunks(path: string, options: ParallelOptions): Async
       yield* inWorkers(path, slots, threads, options.mode, options.utf8 ?? false);
       return;
     }
-    for await (const slot of file.slots()) {
-      const warnings: EvtxWarning[] = [];
-      const chunk = chunkFromBytes(slot.bytes, slot.index, slot.offset, (w) => warnings.push(w));
-      yield chunk ? renderChunk(chunk, options.mode, warnings, options.utf8) : emptyChunkResult(slot.index, warnings);
-    }
+    for await (const slot of file.slots()) yield renderSlotBytes(slot.bytes, slot.index, options.mode, options.utf8);
   } finally {
     if (open) await file.close();
   }
@@ -85,19 +79,23 @@ function sharedPool(threads: number): WorkerPool {
  * A fixed set of workers, each serving its tasks in the order given. Idle workers do not keep
  * the process alive (they are unref'd whenever their queue is empty); a worker that dies answers its tasks with warnings and is replaced.
  */
-class WorkerPool {
+export class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly queues: Pending[][] = [];
   private turn = 0;
 
-  constructor(size: number) {
+  /** `script`: the worker module (tests give one that fails on purpose). */
+  constructor(
+    size: number,
+    private readonly script = new URL('./worker.js', import.meta.url),
+  ) {
     for (let i = 0; i < size; i++) this.start(i);
   }
 
   private start(i: number): void {
     // A small young generation keeps each worker's memory flat; rendering allocates short-lived objects.
     // Workers print nothing; not piping their stdio into ours saves a listener per worker on it.
-    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+    const worker = new Worker(this.script, {
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
       stdout: true,
       stderr: true,
@@ -115,7 +113,7 @@ class WorkerPool {
       // is given up; batches that were only waiting go to the workers again as they are.
       if (running !== undefined) {
         const { task, resolve } = running;
-        if (task.count === 1) resolve(failedBatch(task, reason));
+        if (task.count === 1) resolve(skippedChunks(task, reason));
         else void Promise.all(singleChunks(task).map((t) => this.run(t))).then((parts) => resolve(parts.flat()));
       }
       for (const { task, resolve } of waiting) void this.run(task).then(resolve);
@@ -145,11 +143,4 @@ interface Pending {
 
 function singleChunks(task: ChunkTask): ChunkTask[] {
   return Array.from({ length: task.count }, (_, k) => ({ ...task, first: task.first + k, count: 1 }));
-}
-
-function failedBatch(task: ChunkTask, reason: string): ChunkResult[] {
-  return Array.from({ length: task.count }, (_, k) => {
-    const index = task.first + k;
-    return emptyChunkResult(index, [{ chunk: index, offset: FILE_HEADER_SIZE + index * CHUNK_SIZE, message: `chunk skipped: ${reason}` }]);
-  });
 }
