@@ -18,23 +18,23 @@ import {
   systemtime,
   text,
   binXmlValue,
+  type Node,
+  type TemplateDefinition,
 } from './support/builder.js';
 import { singleRecord } from './support/records.js';
 
+/** `<Event><EventData>…</EventData></Event>` as template number `id`. */
+function eventDataTemplate(id: number, ...children: Node[]): TemplateDefinition {
+  return defineTemplate(`ffffffff-0000-0000-0000-${String(id).padStart(12, '0')}`, el('Event', {}, el('EventData', {}, ...children)));
+}
+
+/** `<Data Name="name">…</Data>`. */
+function data(name: string, ...content: Node[]): Node {
+  return el('Data', { Name: text(name) }, ...content);
+}
+
 test('field names such as __proto__ and toString are ordinary fields', () => {
-  const template = defineTemplate(
-    'ffffffff-0000-0000-0000-000000000001',
-    el(
-      'Event',
-      {},
-      el(
-        'EventData',
-        {},
-        el('Data', { Name: text('__proto__') }, sub(0, Type.String)),
-        el('Data', { Name: text('toString') }, sub(1, Type.String)),
-      ),
-    ),
-  );
+  const template = eventDataTemplate(1, data('__proto__', sub(0, Type.String)), data('toString', sub(1, Type.String)));
   const record = singleRecord(instance(template, [stringValue('hidden'), stringValue('v')]));
   assert.equal(record.jsonText(), '{"Event":{"EventData":{"__proto__":"hidden","toString":"v"}}}');
   assert.equal(renderJsonText(record.tree()), record.jsonText());
@@ -46,19 +46,7 @@ test('field names such as __proto__ and toString are ordinary fields', () => {
 });
 
 test('character references cannot forge the JSON skeleton markers', () => {
-  const template = defineTemplate(
-    'ffffffff-0000-0000-0000-000000000002',
-    el(
-      'Event',
-      {},
-      el(
-        'EventData',
-        {},
-        el('Data', { Name: text('Image') }, sub(0, Type.String)),
-        el('Data', { Name: text('A') }, charRef(1), text('0'), charRef(1)),
-      ),
-    ),
-  );
+  const template = eventDataTemplate(2, data('Image', sub(0, Type.String)), data('A', charRef(1), text('0'), charRef(1)));
   const record = singleRecord(instance(template, [stringValue('C:\\evil.exe')]));
   assert.equal(record.jsonText(), renderJsonText(record.tree()));
   assert.equal(JSON.parse(record.jsonText()).Event.EventData.A, '\u00010\u0001');
@@ -85,21 +73,13 @@ test('element and attribute names cannot inject XML', () => {
 });
 
 test('impossible SYSTEMTIMEs are shown raw, real ones exactly, trailing spaces trimmed as evtx_dump does', () => {
-  const template = defineTemplate(
-    'ffffffff-0000-0000-0000-000000000005',
-    el(
-      'Event',
-      {},
-      el(
-        'EventData',
-        {},
-        el('Data', { Name: text('Bad') }, sub(0, Type.SysTime)),
-        el('Data', { Name: text('Year') }, sub(1, Type.SysTime)),
-        el('Data', { Name: text('Far') }, sub(2, Type.FileTime)),
-        el('Data', { Name: text('NEL') }, sub(3, Type.String)),
-        el('Data', { Name: text('BOM') }, sub(4, Type.String)),
-      ),
-    ),
+  const template = eventDataTemplate(
+    5,
+    data('Bad', sub(0, Type.SysTime)),
+    data('Year', sub(1, Type.SysTime)),
+    data('Far', sub(2, Type.FileTime)),
+    data('NEL', sub(3, Type.String)),
+    data('BOM', sub(4, Type.String)),
   );
   const record = singleRecord(
     instance(template, [
@@ -110,12 +90,12 @@ test('impossible SYSTEMTIMEs are shown raw, real ones exactly, trailing spaces t
       stringValue('abc\ufeff'),
     ]),
   );
-  const data = JSON.parse(record.jsonText()).Event.EventData;
-  assert.equal(data.Bad, 'E807020000001F001900000000000000');
-  assert.equal(data.Year, '0042-03-04T05:06:07.008000Z');
-  assert.equal(data.Far, '+060056-05-28T05:36:10.955161Z');
-  assert.equal(data.NEL, 'abc');
-  assert.equal(data.BOM, 'abc\ufeff');
+  const eventData = JSON.parse(record.jsonText()).Event.EventData;
+  assert.equal(eventData.Bad, 'E807020000001F001900000000000000');
+  assert.equal(eventData.Year, '0042-03-04T05:06:07.008000Z');
+  assert.equal(eventData.Far, '+060056-05-28T05:36:10.955161Z');
+  assert.equal(eventData.NEL, 'abc');
+  assert.equal(eventData.BOM, 'abc\ufeff');
 });
 
 test('a value repeated through nested BinXML hits the record budget instead of memory', () => {
