@@ -34,8 +34,8 @@ function writeElement(out: string[], el: ElementNode, values: Values | undefined
     (c) => c.kind === Kind.Element || c.kind === Kind.Template || nestedFragment(c, values) !== undefined,
   );
   if (!hasElements) {
-    const text = textOf(el.children, values);
-    out.push(text === '' ? open + '/>\n' : `${open}>${escapeContent(el.children, values)}</${name}>\n`);
+    const content = escapeContent(el.children, values);
+    out.push(content === '' ? open + '/>\n' : `${open}>${content}</${name}>\n`);
     return;
   }
   out.push(open + '>\n');
