@@ -8,7 +8,7 @@
  * both give the same text.
  */
 import { Kind, formatGuid, type ContentNode, type Template, type Values } from './binxml.js';
-import { buildMarkedTree, quote, renderJsonText, serialize, substTree, type Tree } from './render-json.js';
+import { buildMarkedTree, nestedMarker, quote, renderJsonText, serialize, substTree, type Tree } from './render-json.js';
 import { ValueType, formatFiletime, hex64, substitutionString } from './values.js';
 
 /** Thrown (preallocated, so cheaply) when a record needs the tree renderer. */
@@ -177,7 +177,7 @@ function compile(template: Template, values: Values): Skeleton | null {
       const index = Number(nestedIndex);
       // One BinXML value spliced in two places would need two holders' keys checked.
       if (holes.some((h) => h.nested && h.index === index)) return null;
-      const siblings = siblingKeys(tree, nestedMarkerKey(index));
+      const siblings = siblingKeys(tree, nestedMarker(index));
       if (siblings === undefined) return null;
       let comma: NestedHole['comma'] = 'none';
       if (commaBefore === ',') comma = 'before';
@@ -199,10 +199,6 @@ function compile(template: Template, values: Values): Skeleton | null {
   memberSegments[memberSegments.length - 1] = memberSegments[memberSegments.length - 1].slice(0, -1);
   const rootKeys = Object.keys(tree);
   return { segments, memberSegments, holes, rootKeys, rootKeysKnown: !rootKeys.some((k) => k.startsWith('\u0002')) };
-}
-
-function nestedMarkerKey(index: number): string {
-  return `\u0002${index}\u0002`;
 }
 
 /** The other keys of the object holding `key`; undefined if that object holds another BinXML value. */

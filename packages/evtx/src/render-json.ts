@@ -55,7 +55,7 @@ function buildTree(nodes: ContentNode[], values: Values | undefined): TreeObject
  * tree's text shows where values go. NULL values stay NULL: they change the structure.
  */
 let markers = false;
-export const valueMarker = (index: number): string => `\u0001${index}\u0001`;
+const valueMarker = (index: number): string => `\u0001${index}\u0001`;
 export const nestedMarker = (index: number): string => `\u0002${index}\u0002`;
 
 /** The marked tree, or undefined when its shape depends on the values themselves. */
