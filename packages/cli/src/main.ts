@@ -1,4 +1,5 @@
 import { EVTX_DUMP_HELP, evtxDump } from './commands/evtx-dump.js';
+import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
 import { UsageError, write } from './output.js';
 
 const HELP = `firebreak — read, hunt and contain across endpoints, servers and the network
@@ -6,7 +7,9 @@ const HELP = `firebreak — read, hunt and contain across endpoints, servers and
 Usage: firebreak <command> [options]
 
 Commands:
-  evtx dump FILE...   print every record of EVTX files as JSON lines or XML
+  evtx dump FILE...        print every record of EVTX files as JSON lines or XML
+  rules check PATH...      load Sigma rules and report each file: loaded, unsupported or invalid
+  rules test RULE EVENTS   run one rule on an event file and explain what matched
 
 Run "firebreak <command> --help" for the options of a command.`;
 
@@ -14,6 +17,8 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   'evtx dump': { run: evtxDump, help: EVTX_DUMP_HELP },
+  'rules check': { run: rulesCheck, help: RULES_CHECK_HELP },
+  'rules test': { run: rulesTest, help: RULES_TEST_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

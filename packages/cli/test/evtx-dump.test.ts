@@ -5,19 +5,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
+import { BIN, firebreak } from './support/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/firebreak.js', import.meta.url));
 const PAIR_DIR = 'evtx-json-pairs/rules/windows/process_creation/proc_creation_win_dism_remove';
 const MULTI_CHUNK = 'evtx-attack-samples/Command and Control/bits_openvpn.evtx';
 const work = mkdtempSync(join(tmpdir(), 'firebreak-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-function firebreak(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 test('jsonl prints the evtx_dump JSON object of each record, one per line', { skip: sharedSkip(PAIR_DIR) }, () => {
   const [evtx] = findFiles(sharedPath(PAIR_DIR), '.evtx');

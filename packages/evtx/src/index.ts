@@ -4,6 +4,7 @@ export { Chunk, type ChunkHeader, type RecordLocation } from './chunk.js';
 export { parseFileHeader, FILE_HEADER_SIZE, CHUNK_SIZE, type FileHeader } from './file-header.js';
 export { EvtxError, BinXmlError, type EvtxWarning } from './warnings.js';
 export { FlatView, type EventFields, type FlatEvent, type FlatValue } from './render-flat.js';
+export { flattenEvtxJson } from './flatten-json.js';
 export { serialize as serializeJson, formatRustFloat, type JsonObject, type JsonValue } from './render-json.js';
 export { crc32 } from './crc32.js';
 export { readChunks, defaultThreads, type ParallelOptions } from './parallel.js';

@@ -1,7 +1,8 @@
 /** The flat view carries the same fields and values as the evtx_dump JSON, without building it. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readEvtx, type JsonObject, type JsonValue } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { flattenEvtxJson, readEvtx, type JsonObject, type JsonValue } from '../src/index.js';
 import { findFiles, sharedPath, sharedSkip } from './support/shared.js';
 
 const PAIRS = 'evtx-json-pairs';
@@ -61,4 +62,25 @@ test('the lazy view reads the same fields as the materialised one', { skip: shar
     }
   }
   assert.ok(records > 1000);
+});
+
+test('evtx_dump JSON flattens to the same view as the record', { skip: sharedSkip('evtx-attack-samples') }, async () => {
+  let records = 0;
+  for (const file of findFiles(sharedPath('evtx-attack-samples'), '.evtx')) {
+    for await (const record of readEvtx(file)) {
+      assert.deepEqual(flattenEvtxJson(record.json()), record.flat(), `${file} record ${record.id}`);
+      records++;
+    }
+  }
+  assert.ok(records > 7000);
+});
+
+test('the pairs’ JSON files flatten to the view of their EVTX records', { skip: sharedSkip(PAIRS) }, async () => {
+  for (const file of findFiles(sharedPath(PAIRS), '.evtx')) {
+    const json = readFileSync(file.replace(/\.evtx$/, '.json'), 'utf8');
+    const objects = json.split(/\n(?=\{)/).map((text) => JSON.parse(text) as JsonObject);
+    let i = 0;
+    for await (const record of readEvtx(file)) assert.deepEqual(flattenEvtxJson(objects[i++]!), record.flat(), file);
+    assert.equal(i, objects.length, file);
+  }
 });

@@ -1,0 +1,136 @@
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readEventFile } from '@firebreak/core';
+import { loadMapping, loadPlaceholders, loadRules, type Explanation, type FileReport, type LoadOptions } from '@firebreak/sigma';
+import { UsageError, write } from '../output.js';
+
+const ENGINE_OPTIONS = `  --mapping FILE      a log source mapping file that overrides or extends the shipped
+                      ones (repeatable)
+  --raw               no log source mapping: every rule meets every event, field
+                      names as written
+  --placeholders FILE YAML map of placeholder → values for rules using "expand"`;
+
+export const RULES_CHECK_HELP = `Usage: firebreak rules check PATH... [--format table|json] [options]
+
+Loads Sigma rules (files, or folders searched recursively for .yml/.yaml) and reports
+each file as loaded, unsupported (valid Sigma this engine cannot evaluate) or invalid
+(breaks the specification), with the reason and line.
+
+Options:
+  --format table|json table (default): one line per file and a summary; json: counts
+                      files, loaded, unsupported, invalid and the per-file list
+${ENGINE_OPTIONS}
+  -h, --help          show this help
+
+Exit status: 0 when every file loaded, 1 when some did not, 2 for a usage error.`;
+
+export const RULES_TEST_HELP = `Usage: firebreak rules test RULE EVENTFILE [options]
+
+Runs one Sigma rule file on the events of EVENTFILE (.evtx, evtx_dump JSON, or JSON
+lines) and explains, event by event, which log source variant applied and which
+searches matched with the fields they read.
+
+Options:
+  --all               explain every event, not only those the rule matched
+${ENGINE_OPTIONS}
+  -h, --help          show this help
+
+Exit status: 0 when the rule matched at least one event, 1 when it matched none or
+could not load, 2 for a usage error.`;
+
+const ENGINE_ARGS = {
+  mapping: { type: 'string', multiple: true },
+  raw: { type: 'boolean' },
+  placeholders: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function engineOptions(values: { mapping?: string[]; raw?: boolean; placeholders?: string }): LoadOptions {
+  if (values.raw && values.mapping) throw new UsageError('--raw and --mapping exclude each other');
+  const mapping = loadMapping({ files: values.mapping, raw: values.raw });
+  return { mapping, placeholders: values.placeholders ? loadPlaceholders(values.placeholders) : undefined };
+}
+
+export async function rulesCheck(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...ENGINE_ARGS, format: { type: 'string', default: 'table' } },
+  });
+  if (values.help) {
+    await write(process.stdout, RULES_CHECK_HELP + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('rules check needs at least one PATH');
+  if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json, got "${values.format}"`);
+  const started = performance.now();
+  const { files } = loadRules(positionals, engineOptions(values));
+  const counts = { files: files.length, loaded: 0, unsupported: 0, invalid: 0 };
+  for (const f of files) counts[f.status]++;
+  if (values.format === 'json') {
+    await write(process.stdout, JSON.stringify({ ...counts, results: files }, null, 2) + '\n');
+  } else {
+    for (const f of files) await write(process.stdout, tableLine(f));
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    await write(
+      process.stdout,
+      `\n${counts.files} files: ${counts.loaded} loaded, ${counts.unsupported} unsupported, ${counts.invalid} invalid (${seconds} s)\n`,
+    );
+  }
+  return counts.loaded === counts.files ? 0 : 1;
+}
+
+function tableLine(f: FileReport): string {
+  const where = f.line ? `${shortPath(f.file)}:${f.line}` : shortPath(f.file);
+  const why = f.reason ?? f.notes.join('; ');
+  return `${f.status.padEnd(12)} ${where}${why ? `  ${why}` : ''}\n`;
+}
+
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
+
+export async function rulesTest(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ENGINE_ARGS, all: { type: 'boolean' } } });
+  if (values.help) {
+    await write(process.stdout, RULES_TEST_HELP + '\n');
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError('rules test needs RULE and EVENTFILE');
+  const [rulePath, eventPath] = positionals as [string, string];
+  const { ruleSet, files } = loadRules([rulePath], engineOptions(values));
+  const report = files[0]!;
+  if (report.status !== 'loaded' || ruleSet.size === 0) {
+    const why = report.reason ?? (report.notes.join('; ') || 'the file holds no detection rule');
+    await write(process.stderr, `firebreak: ${shortPath(rulePath)}${report.line ? `:${report.line}` : ''}: ${report.status}: ${why}\n`);
+    return 1;
+  }
+  const [rule] = ruleSet.ruleInfos;
+  let events = 0;
+  let matched = 0;
+  const problems = (p: { origin: string; message: string }): void => void process.stderr.write(`warning: ${p.origin}: ${p.message}\n`);
+  for await (const { fields, origin } of readEventFile(eventPath, problems)) {
+    events++;
+    const explanation = ruleSet.explain(rule!.id ?? rule!.title, fields)!;
+    if (explanation.matched) matched++;
+    if (explanation.matched || values.all) await write(process.stdout, explain(origin, explanation));
+  }
+  await write(process.stdout, `\n${rule!.title}: matched ${matched} of ${events} events\n`);
+  return matched > 0 ? 0 : 1;
+}
+
+function explain(origin: string, e: Explanation): string {
+  const lines = [`${e.matched ? 'MATCH' : 'no match'}  ${origin}`];
+  for (const v of e.variants) {
+    lines.push(`  variant ${v.variant}: ${v.applies ? (v.matched ? 'matched' : 'applies, condition false') : 'not this kind of event'}`);
+    if (!v.applies) continue;
+    for (const s of v.searches) {
+      const fields = Object.entries(s.fields)
+        .map(([k, val]) => `${k}=${JSON.stringify(val)}`)
+        .join(' ');
+      lines.push(`    ${s.matched ? '✔' : '✘'} ${s.name}${fields ? `  ${fields}` : ''}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,1 @@
+export { readEventFile, toFields, jsonValues, type FileEvent, type ReadProblem } from './event-files.js';

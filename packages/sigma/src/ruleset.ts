@@ -1,0 +1,377 @@
+/**
+ * A loaded collection of Sigma rules, filters and correlations, compiled and indexed:
+ * `match(event)` gives every rule that fires, with the fields that made it fire.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CorrelationEngine } from './correlation.js';
+import { compileDetection, contributingSearches, detectionFields, type CompiledDetection } from './detection.js';
+import { parseDocuments } from './document.js';
+import { EventContext, objectEvent, stringForms } from './event.js';
+import { ANY_VALUE, Bucket, PRIMARY_KEYS, SECONDARY_KEYS, type Entry } from './index-bucket.js';
+import type { Test } from './leaf.js';
+import { loadMapping, type LogSourceMapping, type LogSourceVariant } from './logsource.js';
+import type { Placeholders } from './modifiers.js';
+import {
+  InvalidRuleError,
+  UnsupportedError,
+  type CorrelationDocument,
+  type FilterDocument,
+  type Level,
+  type LogSource,
+  type RuleDocument,
+  type SigmaDocument,
+  type SigmaEvent,
+  type SourceLocation,
+} from './types.js';
+
+export interface LoadOptions {
+  /** Log source mapping; default: the shipped mapping files. */
+  mapping?: LogSourceMapping;
+  /** Values for `%placeholder%` in rules using `expand`. */
+  placeholders?: Placeholders;
+}
+
+/** What became of one file (or string) of rules. */
+export interface FileReport {
+  file: string;
+  status: 'loaded' | 'unsupported' | 'invalid';
+  /** Why it did not load (the first problem), with its line. */
+  reason?: string;
+  line?: number;
+  /** Rules, filters and correlations it holds. */
+  documents: number;
+  /** Remarks on loaded files, e.g. a log source no mapping knows. */
+  notes: string[];
+}
+
+export interface RuleInfo {
+  id?: string;
+  name?: string;
+  title: string;
+  level?: Level;
+  status?: string;
+  tags: string[];
+  description?: string;
+  logsource: LogSource;
+  location: SourceLocation;
+}
+
+export interface RuleMatch {
+  rule: RuleInfo;
+  /** The log source variant that matched (e.g. `sysmon`, `security-4688`). */
+  variant: string;
+  /** Rule field → the event's value, for the fields of the searches that made the match. */
+  fields: Record<string, unknown>;
+}
+
+/** Why a rule did or did not fire on an event. */
+export interface Explanation {
+  rule: RuleInfo;
+  matched: boolean;
+  /** One per variant of the rule's log source: whether the event is of that kind, and each search's result. */
+  variants: {
+    variant: string;
+    applies: boolean;
+    matched: boolean;
+    searches: { name: string; matched: boolean; fields: Record<string, unknown> }[];
+  }[];
+}
+
+interface CompiledVariant {
+  variant: LogSourceVariant;
+  detection: CompiledDetection;
+  rename: (field: string) => string;
+  applies: Test;
+  test: Test;
+}
+
+interface CompiledRule {
+  info: RuleInfo;
+  variants: CompiledVariant[];
+}
+
+/** Routing key values of an event are compared lowercased, numbers as their decimal text. */
+const routeValue = (v: unknown): string | undefined => stringForms(v)[0]?.toLowerCase();
+const MAX_CACHED_BUCKETS = 4096;
+
+export class RuleSet {
+  private readonly rules: CompiledRule[] = [];
+  private readonly entriesByKey = new Map<string, Entry[]>();
+  private readonly owners: { rule: number; variant: number }[] = [];
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly context = new EventContext(objectEvent({}));
+  readonly correlations: CorrelationDocument[] = [];
+  /** Rules whose log source no mapping knows: loaded, but only evaluated in raw mode. */
+  readonly unmapped: RuleInfo[] = [];
+
+  private constructor(private readonly mapping: LogSourceMapping) {}
+
+  get size(): number {
+    return this.rules.length;
+  }
+
+  get ruleInfos(): RuleInfo[] {
+    return this.rules.map((r) => r.info);
+  }
+
+  /** Every rule that fires on `event`, in load order. */
+  match(event: SigmaEvent): RuleMatch[] {
+    const ctx = this.context.reset(event);
+    const bucket = this.bucketFor(ctx);
+    const out: RuleMatch[] = [];
+    let lastRule = -1;
+    const { indexes, count } = bucket.candidates(ctx);
+    for (let c = 0; c < count; c++) {
+      const entry = bucket.entries[indexes[c]!]!;
+      if ((entry.guard && !entry.guard(ctx)) || !entry.test(ctx)) continue;
+      const owner = this.owners[entry.order]!;
+      if (owner.rule === lastRule) continue;
+      lastRule = owner.rule;
+      const rule = this.rules[owner.rule]!;
+      const compiled = rule.variants[owner.variant]!;
+      out.push({ rule: rule.info, variant: compiled.variant.name, fields: matchedFields(compiled, ctx) });
+    }
+    return out;
+  }
+
+  /** Searches and variants of one rule (by id, name or title) evaluated on `event`. */
+  explain(ruleRef: string, event: SigmaEvent): Explanation | undefined {
+    const rule = this.rules.find((r) => r.info.id === ruleRef || r.info.name === ruleRef || r.info.title === ruleRef);
+    if (!rule) return undefined;
+    const ctx = new EventContext(event);
+    const variants = rule.variants.map((v) => ({
+      variant: v.variant.name,
+      applies: v.applies(ctx),
+      matched: v.applies(ctx) && v.test(ctx),
+      searches: [...v.detection.searches.values()].map((s) => ({
+        name: s.name,
+        matched: s.test(ctx),
+        fields: fieldValues(s.fields, v.rename, ctx),
+      })),
+    }));
+    return { rule: rule.info, matched: variants.some((v) => v.matched), variants };
+  }
+
+  private bucketFor(ctx: EventContext): Bucket {
+    const primary = firstRoute(ctx, PRIMARY_KEYS);
+    const secondary = firstRoute(ctx, SECONDARY_KEYS);
+    const key = `${primary}\u0000${secondary}`;
+    const cached = this.buckets.get(key);
+    if (cached) return cached;
+    const entries: Entry[] = [];
+    for (const p of new Set([primary, ANY_VALUE]))
+      for (const s of new Set([secondary, ANY_VALUE])) entries.push(...(this.entriesByKey.get(`${p}\u0000${s}`) ?? []));
+    const bucket = new Bucket(entries.sort((a, b) => a.order - b.order));
+    // Keys come from event data: cap the cache so crafted events cannot grow it without bound.
+    if (this.buckets.size < MAX_CACHED_BUCKETS) this.buckets.set(key, bucket);
+    return bucket;
+  }
+
+  private addRule(doc: RuleDocument, filters: FilterDocument[], options: LoadOptions): string[] {
+    const fields = detectionFields(doc.searches);
+    const variants = this.mapping.resolve(doc.logsource, fields);
+    const info = ruleInfo(doc);
+    if (variants === undefined) {
+      // Compiled anyway, so a broken rule is still reported; evaluated once a mapping knows it.
+      compileDetection(doc.searches, doc.conditions, { rename: (f) => f, placeholders: options.placeholders });
+      this.unmapped.push(info);
+      return [`no log source mapping for ${describeLogSource(doc.logsource)}: evaluated only in raw mode`];
+    }
+    const compiled = variants.map((variant) => compileVariant(doc, variant, filters, options));
+    const ruleIndex = this.rules.push({ info, variants: compiled }) - 1;
+    compiled.forEach((c, variantIndex) => this.index(c, ruleIndex, variantIndex));
+    return variants.length === 0 ? [`no variant of ${describeLogSource(doc.logsource)} carries every field the rule uses`] : [];
+  }
+
+  private index(compiled: CompiledVariant, rule: number, variant: number): void {
+    const { conditions } = compiled.variant;
+    const primaryKey = PRIMARY_KEYS.find((k) => conditions[k]);
+    const secondaryKey = SECONDARY_KEYS.find((k) => conditions[k]);
+    const routed = new Set([primaryKey, secondaryKey]);
+    const order = this.owners.push({ rule, variant }) - 1;
+    const guard = conditionsTest(Object.fromEntries(Object.entries(conditions).filter(([k]) => !routed.has(k))));
+    const entry: Entry = { order, guard, test: compiled.test, needles: compiled.detection.needles };
+    const primaries = primaryKey ? conditions[primaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
+    const secondaries = secondaryKey ? conditions[secondaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
+    for (const p of primaries) {
+      for (const s of secondaries) {
+        const key = `${p}\u0000${s}`;
+        const list = this.entriesByKey.get(key) ?? [];
+        list.push(entry);
+        this.entriesByKey.set(key, list);
+      }
+    }
+  }
+
+  /**
+   * Builds a rule set from parsed documents. Filters are applied to the rules they name;
+   * a document that cannot be compiled is left out and reported through `onProblem`.
+   */
+  static fromDocuments(
+    documents: readonly SigmaDocument[],
+    options: LoadOptions = {},
+    onProblem: (doc: SigmaDocument, status: 'invalid' | 'unsupported', reason: string, line?: number) => void = () => {},
+    onNote: (doc: SigmaDocument, note: string) => void = () => {},
+  ): RuleSet {
+    const set = new RuleSet(options.mapping ?? loadMapping());
+    const filters = documents.filter((d): d is FilterDocument => d.kind === 'filter');
+    for (const doc of documents) {
+      if (doc.kind !== 'rule') continue;
+      try {
+        const own = filters.filter((f) => f.rules.some((r) => r === doc.id || r === doc.name));
+        for (const note of set.addRule(doc, own, options)) onNote(doc, note);
+      } catch (e) {
+        if (!(e instanceof InvalidRuleError || e instanceof UnsupportedError)) throw e;
+        onProblem(doc, e instanceof UnsupportedError ? 'unsupported' : 'invalid', e.message, searchLine(doc, e.message));
+      }
+    }
+    set.addCorrelations(
+      documents.filter((d): d is CorrelationDocument => d.kind === 'correlation'),
+      (doc, reason) => onProblem(doc, 'invalid', reason, doc.location.line),
+    );
+    return set;
+  }
+
+  /** Correlations whose every reference is a loaded rule or correlation, and that form no cycle. */
+  private addCorrelations(correlations: CorrelationDocument[], reject: (doc: CorrelationDocument, reason: string) => void): void {
+    const known = new Set(
+      [...this.ruleInfos, ...this.unmapped, ...correlations].flatMap((d) => [d.id, d.name]).filter((r) => r !== undefined),
+    );
+    for (const doc of correlations) {
+      const missing = doc.rules.filter((ref) => !known.has(ref));
+      if (missing.length > 0)
+        reject(doc, `correlation.rules: ${missing.map((m) => `"${m}"`).join(', ')} is not the id or name of a loaded rule`);
+      else this.correlations.push(doc);
+    }
+    try {
+      new CorrelationEngine(this.correlations);
+    } catch (e) {
+      if (!(e instanceof InvalidRuleError)) throw e;
+      for (const doc of this.correlations.splice(0)) reject(doc, e.message);
+    }
+  }
+}
+
+function compileVariant(doc: RuleDocument, variant: LogSourceVariant, filters: FilterDocument[], options: LoadOptions): CompiledVariant {
+  const rename = (field: string): string => variant.fields[field] ?? field;
+  const detection = compileDetection(doc.searches, doc.conditions, { rename, placeholders: options.placeholders });
+  const filterTests = filters.map((f) => compileDetection(f.searches, f.conditions, { rename, placeholders: options.placeholders }).test);
+  const test: Test = filterTests.length === 0 ? detection.test : (ctx) => detection.test(ctx) && filterTests.every((t) => t(ctx));
+  return { variant, detection, rename, applies: conditionsTest(variant.conditions) ?? (() => true), test };
+}
+
+/** Event-side conditions of a variant: each field holds one of the listed values. */
+function conditionsTest(conditions: Record<string, readonly (string | number)[]>): Test | undefined {
+  const checks = Object.entries(conditions).map(([field, values]) => {
+    const wanted = new Set(values.map((v) => String(v).toLowerCase()));
+    return (ctx: EventContext) => ctx.lower(field).some((v) => wanted.has(v));
+  });
+  if (checks.length === 0) return undefined;
+  return (ctx) => checks.every((c) => c(ctx));
+}
+
+function firstRoute(ctx: EventContext, keys: readonly string[]): string {
+  for (const key of keys) {
+    const value = routeValue(ctx.raw(key));
+    if (value !== undefined) return value;
+  }
+  return ANY_VALUE;
+}
+
+function matchedFields(compiled: CompiledVariant, ctx: EventContext): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const search of contributingSearches(compiled.detection.tree, compiled.detection.searches, ctx)) {
+    Object.assign(fields, fieldValues(search.fields, compiled.rename, ctx));
+  }
+  return fields;
+}
+
+function fieldValues(fields: readonly string[], rename: (f: string) => string, ctx: EventContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    const value = ctx.raw(rename(field));
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+function ruleInfo(doc: RuleDocument): RuleInfo {
+  const { id, name, title, level, status, tags, description, logsource, location } = doc;
+  return { id, name, title, level, status, tags, description, logsource, location };
+}
+
+export function describeLogSource(ls: LogSource): string {
+  return Object.entries(ls)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+}
+
+function searchLine(doc: RuleDocument, message: string): number | undefined {
+  const name = /^search "([^"[]+)/.exec(message)?.[1];
+  return (name && doc.searchLine(name)) || doc.location.line;
+}
+
+/** A YAML map of placeholder → values (a lone value is a list of one), for `expand`. */
+export function loadPlaceholders(path: string): Placeholders {
+  const map: unknown = parseYaml(readFileSync(path, 'utf8'));
+  if (map === null || typeof map !== 'object' || Array.isArray(map))
+    throw new InvalidRuleError(`${path}: placeholders must be a YAML map of name → values`);
+  return Object.fromEntries(Object.entries(map).map(([name, values]) => [name, (Array.isArray(values) ? values : [values]).map(String)]));
+}
+
+/** Rule files under a folder: `.yml` and `.yaml`, sorted, recursively. */
+export function ruleFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  const out: string[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) out.push(...ruleFiles(full));
+    else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
+  }
+  return out.sort();
+}
+
+export interface LoadResult {
+  ruleSet: RuleSet;
+  files: FileReport[];
+}
+
+/** Loads rule files and folders (recursively). Every file gets a report; broken ones are left out. */
+export function loadRules(paths: readonly string[], options: LoadOptions = {}): LoadResult {
+  const sources = paths.flatMap(ruleFiles).map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+  return loadRuleSources(sources, options);
+}
+
+/** Loads rules from strings (e.g. `{ file: 'inline', text }`). */
+export function loadRuleSources(sources: readonly { file: string; text: string }[], options: LoadOptions = {}): LoadResult {
+  const files: FileReport[] = [];
+  const documents: SigmaDocument[] = [];
+  const reportOf = new Map<SigmaDocument, FileReport>();
+  for (const { file, text } of sources) {
+    const report: FileReport = { file, status: 'loaded', documents: 0, notes: [] };
+    files.push(report);
+    for (const result of parseDocuments(text, file)) {
+      report.documents++;
+      if (result.ok) {
+        documents.push(result.document);
+        reportOf.set(result.document, report);
+      } else downgrade(report, result.status, result.reason, result.location.line);
+    }
+    if (report.documents === 0) downgrade(report, 'invalid', 'holds no Sigma document');
+  }
+  const ruleSet = RuleSet.fromDocuments(
+    documents,
+    options,
+    (doc, status, reason, line) => downgrade(reportOf.get(doc)!, status, reason, line),
+    (doc, note) => reportOf.get(doc)!.notes.push(note),
+  );
+  return { ruleSet, files };
+}
+
+/** The first problem decides; invalid outranks unsupported. */
+function downgrade(report: FileReport, status: 'invalid' | 'unsupported', reason: string, line?: number): void {
+  if (report.status === 'invalid' || (report.status === 'unsupported' && status === 'unsupported')) return;
+  Object.assign(report, { status, reason, line });
+}

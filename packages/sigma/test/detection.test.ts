@@ -1,0 +1,300 @@
+/** Detection semantics, modifier by modifier and condition by condition, positive and negative. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadMapping, loadRuleSources } from '../src/index.js';
+import { compileRule, fires, reportFor, ruleYaml } from './support/rules.js';
+
+interface Case {
+  detection: string;
+  yes: Record<string, unknown>[];
+  no: Record<string, unknown>[];
+  placeholders?: Record<string, string[]>;
+}
+
+const CASES: Record<string, Case> = {
+  'plain value: whole-value, case-insensitive': {
+    detection: `sel:\n  Image: 'C:\\Windows\\System32\\cmd.exe'\ncondition: sel`,
+    yes: [{ Image: 'C:\\Windows\\System32\\cmd.exe' }, { Image: 'c:\\windows\\system32\\CMD.EXE' }],
+    no: [{ Image: 'C:\\Windows\\System32\\cmd.exe2' }, { Image: 'x C:\\Windows\\System32\\cmd.exe' }, {}],
+  },
+  'contains / startswith / endswith': {
+    detection: `a:\n  CommandLine|contains: whoami\nb:\n  Image|startswith: 'C:\\Users\\'\nc:\n  Image|endswith: '\\evil.exe'\ncondition: a and b and c`,
+    yes: [{ CommandLine: 'cmd /c WHOAMI /all', Image: 'c:\\users\\bob\\Evil.exe' }],
+    no: [
+      { CommandLine: 'cmd /c who ami', Image: 'C:\\Users\\bob\\evil.exe' },
+      { CommandLine: 'whoami', Image: 'D:\\Users\\evil.exe' },
+    ],
+  },
+  'wildcards * and ?': {
+    detection: `sel:\n  Image: 'C:\\\\*\\cmd.ex?'\ncondition: sel`,
+    yes: [{ Image: 'C:\\Windows\\System32\\cmd.exe' }, { Image: 'c:\\x\\CMD.EXE' }],
+    no: [{ Image: 'C:\\cmd.exe' }, { Image: 'C:\\x\\cmd.exe.bak' }, { Image: 'C:\\x\\cmd.ex' }],
+  },
+  'escaped wildcards are literal; a lone backslash is itself': {
+    detection: `sel:\n  Value: 'a\\*b\\?c\\\\*'\ncondition: sel`,
+    yes: [{ Value: 'a*b?c\\' }, { Value: 'a*b?c\\anything' }],
+    no: [{ Value: 'aXb?c\\' }, { Value: 'a*bXc\\' }],
+  },
+  'value list is OR; |all is AND': {
+    detection: `any:\n  CommandLine|contains:\n    - ' -enc '\n    - ' -e '\nevery:\n  CommandLine|contains|all:\n    - 'net'\n    - 'user'\ncondition: any or every`,
+    yes: [{ CommandLine: 'powershell -e AAAA' }, { CommandLine: 'net user bob /add' }],
+    no: [{ CommandLine: 'net localgroup' }, { CommandLine: 'powershell -nop' }],
+  },
+  'list of maps is OR of ANDs': {
+    detection: `sel:\n  - Image|endswith: '\\a.exe'\n    User: bob\n  - Image|endswith: '\\b.exe'\ncondition: sel`,
+    yes: [{ Image: 'x\\a.exe', User: 'BOB' }, { Image: 'x\\b.exe' }],
+    no: [{ Image: 'x\\a.exe', User: 'alice' }, { Image: 'x\\c.exe' }],
+  },
+  'null means absent; empty string means empty': {
+    detection: `nothing:\n  ParentImage: null\nempty:\n  CommandLine: ''\ncondition: nothing and empty`,
+    yes: [{ CommandLine: '' }, { CommandLine: '', ParentImage: null }],
+    no: [{ CommandLine: '', ParentImage: 'x' }, { ParentImage: null }, { CommandLine: ' ' }],
+  },
+  'numbers match numeric strings and numbers': {
+    detection: `sel:\n  EventID: 4688\n  Port: '443'\ncondition: sel`,
+    yes: [
+      { EventID: 4688, Port: 443 },
+      { EventID: '4688', Port: '443' },
+    ],
+    no: [
+      { EventID: 46880, Port: 443 },
+      { EventID: 4688, Port: 4430 },
+    ],
+  },
+  cased: {
+    detection: `sel:\n  Data|cased|contains: 'MiXeD'\ncondition: sel`,
+    yes: [{ Data: 'xx MiXeD yy' }],
+    no: [{ Data: 'xx mixed yy' }, { Data: 'MIXED' }],
+  },
+  exists: {
+    detection: `has:\n  Hashes|exists: true\nhasnt:\n  Signature|exists: false\ncondition: has and hasnt`,
+    yes: [{ Hashes: 'x' }, { Hashes: '' }, { Hashes: null }],
+    no: [{}, { Hashes: 'x', Signature: 'y' }],
+  },
+  neq: {
+    detection: `sel:\n  EventID: 1\nfilter:\n  User|neq:\n    - SYSTEM\n    - 'LOCAL SERVICE'\ncondition: sel and filter`,
+    yes: [{ EventID: 1, User: 'bob' }, { EventID: 1 }],
+    no: [
+      { EventID: 1, User: 'system' },
+      { EventID: 1, User: 'Local Service' },
+    ],
+  },
+  windash: {
+    detection: `sel:\n  CommandLine|windash|contains: ' -enc '\ncondition: sel`,
+    yes: [
+      { CommandLine: 'x -enc y' },
+      { CommandLine: 'x /enc y' },
+      { CommandLine: 'x \u2013enc y' },
+      { CommandLine: 'x \u2014enc y' },
+      { CommandLine: 'x \u2015enc y' },
+    ],
+    no: [{ CommandLine: 'x +enc y' }, { CommandLine: 'x enc y' }],
+  },
+  're with flags': {
+    detection: `cs:\n  A|re: '^ab+c$'\nci:\n  B|re|i: 'HELLO\\d'\nml:\n  C|re|m: '^line2$'\nsl:\n  D|re|s: 'a.b'\ncondition: cs and ci and ml and sl`,
+    yes: [{ A: 'abbc', B: 'say hello1', C: 'line1\nline2\nline3', D: 'a\nb' }],
+    no: [
+      { A: 'ABBC', B: 'hello1', C: 'line2', D: 'a\nb' },
+      { A: 'abc', B: 'hello', C: 'line2', D: 'a\nb' },
+      { A: 'abc', B: 'hello1', C: 'line1 line2', D: 'a\nb' },
+    ],
+  },
+  'base64 and base64offset': {
+    detection: `plain:\n  A|base64: 'http://'\noffset:\n  B|base64offset|contains: 'http://'\ncondition: plain and offset`,
+    yes: [
+      { A: Buffer.from('http://').toString('base64'), B: Buffer.from('GET http://x').toString('base64') },
+      { A: 'aHR0cDovLw==', B: Buffer.from('aGET http://x').toString('base64') },
+      { A: 'aHR0cDovLw==', B: Buffer.from('aaGET http://x').toString('base64') },
+    ],
+    no: [
+      { A: 'aHR0cDovLw==', B: Buffer.from('GET https://x').toString('base64') },
+      { A: 'aHR0cDovL', B: 'x' },
+    ],
+  },
+  'utf16le / wide / utf16be / utf16 then base64': {
+    detection: `le:\n  A|utf16le|base64offset|contains: 'cmd'\nwide:\n  B|wide|base64: 'cmd'\nbe:\n  C|utf16be|base64: 'cmd'\nbom:\n  D|utf16|base64: 'cmd'\ncondition: le and wide and be and bom`,
+    yes: [
+      {
+        A: Buffer.from('x cmd /c', 'utf16le').toString('base64'),
+        B: Buffer.from('cmd', 'utf16le').toString('base64'),
+        C: Buffer.from([0, 0x63, 0, 0x6d, 0, 0x64]).toString('base64'),
+        D: Buffer.from([0xff, 0xfe, 0x63, 0, 0x6d, 0, 0x64, 0]).toString('base64'),
+      },
+    ],
+    no: [{ A: Buffer.from('x cmd /c').toString('base64'), B: 'Y21k', C: 'Y21k', D: 'Y21k' }],
+  },
+  'lt lte gt gte': {
+    detection: `sel:\n  Size|gt: 10\n  Size|lte: 20\n  Count|gte: 1\n  Count|lt: 3\ncondition: sel`,
+    yes: [
+      { Size: 11, Count: 1 },
+      { Size: '20', Count: '2' },
+    ],
+    no: [
+      { Size: 10, Count: 1 },
+      { Size: 21, Count: 1 },
+      { Size: 15, Count: 3 },
+      { Size: 'big', Count: 1 },
+    ],
+  },
+  'time parts': {
+    detection: `sel:\n  TimeCreated_SystemTime|hour: 3\n  TimeCreated_SystemTime|month|gte: 6\n  TimeCreated_SystemTime|year: 2024\ncondition: sel`,
+    yes: [{ TimeCreated_SystemTime: '2024-07-01T03:15:00Z' }],
+    no: [
+      { TimeCreated_SystemTime: '2024-07-01T04:15:00Z' },
+      { TimeCreated_SystemTime: '2024-05-01T03:15:00Z' },
+      { TimeCreated_SystemTime: 'yesterday' },
+    ],
+  },
+  'minute day week': {
+    detection: `sel:\n  T|minute: 15\n  T|day: 2\n  T|week: 1\ncondition: sel`,
+    yes: [{ T: '2024-01-02T10:15:00Z' }],
+    no: [{ T: '2024-01-02T10:16:00Z' }, { T: '2024-01-09T10:15:00Z' }],
+  },
+  'cidr IPv4 and IPv6': {
+    detection: `sel:\n  DestinationIp|cidr:\n    - 10.0.0.0/8\n    - 'fe80::/10'\n    - 192.168.1.7\ncondition: sel`,
+    yes: [{ DestinationIp: '10.1.2.3' }, { DestinationIp: 'fe80::1' }, { DestinationIp: '192.168.1.7' }],
+    no: [{ DestinationIp: '11.0.0.1' }, { DestinationIp: 'fec0::1' }, { DestinationIp: '192.168.1.8' }, { DestinationIp: 'not an ip' }],
+  },
+  'expand placeholders': {
+    detection: `sel:\n  User|expand: '%admins%'\ncondition: sel`,
+    placeholders: { admins: ['root', 'admin*'] },
+    yes: [{ User: 'root' }, { User: 'Administrator' }],
+    no: [{ User: 'bob' }],
+  },
+  'fieldref, with neq and contains': {
+    detection: `same:\n  TargetUserName|fieldref: SubjectUserName\ndiffer:\n  ParentUser|fieldref|neq: User\ninside:\n  CommandLine|fieldref|contains: Image\ncondition: same and differ and inside`,
+    yes: [{ TargetUserName: 'BOB', SubjectUserName: 'bob', ParentUser: 'a', User: 'b', CommandLine: 'run x.exe now', Image: 'X.EXE' }],
+    no: [
+      { TargetUserName: 'bob', SubjectUserName: 'alice', ParentUser: 'a', User: 'b', CommandLine: 'x.exe', Image: 'x.exe' },
+      { TargetUserName: 'bob', SubjectUserName: 'bob', ParentUser: 'a', User: 'A', CommandLine: 'x.exe', Image: 'x.exe' },
+      { TargetUserName: 'bob', SubjectUserName: 'bob', ParentUser: 'a', User: 'b', CommandLine: 'y', Image: 'x.exe' },
+    ],
+  },
+  'keywords search every value': {
+    detection: `keywords:\n  - 'mimikatz'\n  - 'sekurlsa::'\ncondition: keywords`,
+    yes: [{ Message: 'Invoke-Mimikatz started' }, { a: 1, b: 'run sekurlsa::logonpasswords' }],
+    no: [{ Message: 'mimi katz' }],
+  },
+  'keywords with |all': {
+    detection: `keywords:\n  '|all':\n    - 'net'\n    - 'user'\ncondition: keywords`,
+    yes: [{ a: 'net', b: 'user' }, { a: 'net user' }],
+    no: [{ a: 'net' }],
+  },
+  'not, and, or precedence and parentheses': {
+    detection: `a:\n  A: 1\nb:\n  B: 1\nc:\n  C: 1\ncondition: a or b and not c`,
+    yes: [{ A: 1, C: 1 }, { B: 1 }],
+    no: [{ B: 1, C: 1 }, {}],
+  },
+  'parentheses override precedence': {
+    detection: `a:\n  A: 1\nb:\n  B: 1\nc:\n  C: 1\ncondition: (a or b) and not c`,
+    yes: [{ A: 1 }, { B: 1 }],
+    no: [{ A: 1, C: 1 }],
+  },
+  '1 of / all of patterns, them excludes _ identifiers': {
+    detection: `sel_a:\n  A: 1\nsel_b:\n  B: 1\n_helper:\n  H: 1\ncondition: 1 of sel_* and not all of them`,
+    yes: [{ A: 1 }, { B: 1, H: 1 }],
+    no: [{ A: 1, B: 1 }, { H: 1 }],
+  },
+  'any of them; all of them ignores _ identifiers': {
+    detection: `x:\n  X: 1\n_y:\n  Y: 1\ncondition: all of them`,
+    yes: [{ X: 1 }],
+    no: [{ Y: 1 }],
+  },
+  'condition list is OR': {
+    detection: `a:\n  A: 1\nb:\n  B: 1\ncondition:\n  - a\n  - b`,
+    yes: [{ A: 1 }, { B: 1 }],
+    no: [{ C: 1 }],
+  },
+  'arrays in events: any element': {
+    detection: `sel:\n  Data|contains: secret\ncondition: sel`,
+    yes: [{ Data: ['a', 'top secret'] }],
+    no: [{ Data: ['a', 'b'] }],
+  },
+};
+
+for (const [name, c] of Object.entries(CASES)) {
+  test(`detection: ${name}`, () => {
+    const rules = compileRule(c.detection, { placeholders: c.placeholders });
+    for (const event of c.yes) assert.equal(fires(rules, event), true, `should fire on ${JSON.stringify(event)}`);
+    for (const event of c.no) assert.equal(fires(rules, event), false, `should not fire on ${JSON.stringify(event)}`);
+  });
+}
+
+const BROKEN: Record<string, { detection: string; status: 'invalid' | 'unsupported'; reason: RegExp }> = {
+  'unknown modifier': { detection: `sel:\n  A|foo: 1\ncondition: sel`, status: 'invalid', reason: /unknown modifier "foo"/ },
+  'all with one value': { detection: `sel:\n  A|contains|all: x\ncondition: sel`, status: 'invalid', reason: /all with a single value/ },
+  'undefined identifier': {
+    detection: `sel:\n  A: 1\ncondition: sel and other`,
+    status: 'invalid',
+    reason: /"other" is not a search identifier/,
+  },
+  'pattern matching nothing': {
+    detection: `sel:\n  A: 1\ncondition: 1 of filter_*`,
+    status: 'invalid',
+    reason: /matches no search identifier/,
+  },
+  'unbalanced parentheses': { detection: `sel:\n  A: 1\ncondition: (sel`, status: 'invalid', reason: /missing "\)"/ },
+  'Sigma 1 aggregation': { detection: `sel:\n  A: 1\ncondition: sel | count() > 5`, status: 'unsupported', reason: /Sigma 1 syntax/ },
+  'missing placeholder': {
+    detection: `sel:\n  A|expand: '%nope%'\ncondition: sel`,
+    status: 'unsupported',
+    reason: /placeholder %nope% has no value/,
+  },
+  'regex lookahead': { detection: `sel:\n  A|re: 'a(?=b)'\ncondition: sel`, status: 'unsupported', reason: /lookahead/ },
+  'bad cidr': { detection: `sel:\n  A|cidr: 300.1.1.1/8\ncondition: sel`, status: 'invalid', reason: /not a CIDR network/ },
+  'base64 of a wildcard': {
+    detection: `sel:\n  A|base64: 'a*'\ncondition: sel`,
+    status: 'invalid',
+    reason: /cannot encode a value with wildcards/,
+  },
+  'no condition': { detection: `sel:\n  A: 1`, status: 'invalid', reason: /condition is required/ },
+};
+
+for (const [name, c] of Object.entries(BROKEN)) {
+  test(`rejected: ${name}`, () => {
+    const report = reportFor(ruleYaml(c.detection));
+    assert.equal(report.status, c.status, report.reason);
+    assert.match(report.reason ?? '', c.reason);
+  });
+}
+
+test('a problem names the line of its search', () => {
+  const report = reportFor(ruleYaml(`good:\n  A: 1\nbad:\n  B|nope: 2\ncondition: good or bad`));
+  assert.equal(report.status, 'invalid');
+  assert.match(report.reason!, /^search "bad": unknown modifier/);
+  assert.equal(report.line, 8);
+});
+
+test('metadata is validated against the specification', () => {
+  const cases: [string, RegExp][] = [
+    ['title: x\nid: not-a-uuid\nlogsource: {product: a}\ndetection: {s: {A: 1}, condition: s}', /not a UUID/],
+    ['title: x\nlevel: severe\nlogsource: {product: a}\ndetection: {s: {A: 1}, condition: s}', /level "severe"/],
+    ['title: x\nstatus: beta\nlogsource: {product: a}\ndetection: {s: {A: 1}, condition: s}', /status "beta"/],
+    ['title: x\ntags: [Attack.T1059]\nlogsource: {product: a}\ndetection: {s: {A: 1}, condition: s}', /tag "Attack.T1059"/],
+    ['title: x\ndate: 2024/01/01\nlogsource: {product: a}\ndetection: {s: {A: 1}, condition: s}', /date must be a date/],
+    ['logsource: {product: a}\ndetection: {s: {A: 1}, condition: s}', /title is required/],
+    ['title: x\nlogsource: {}\ndetection: {s: {A: 1}, condition: s}', /logsource needs/],
+    ['title: x\nlogsource: {product: a}\ndetection: {s: {A: 1}, s: {B: 2}, condition: s}', /YAML: Map keys must be unique/],
+  ];
+  for (const [text, reason] of cases) {
+    const report = reportFor(text);
+    assert.equal(report.status, 'invalid', text);
+    assert.match(report.reason ?? '', reason, text);
+  }
+});
+
+test('filters add their condition to the rules they name', () => {
+  const rule = ruleYaml(`sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel`);
+  const filter = `title: not from the updater\nlogsource:\n  product: test\nfilter:\n  rules:\n    - 5f3b1a2e-0c4d-4e8f-9a1b-2c3d4e5f6a7b\n  updater:\n    ParentImage|endswith: '\\updater.exe'\n  condition: not updater\n`;
+  const fromUpdater = { Image: 'c:\\cmd.exe', ParentImage: 'c:\\updater.exe' };
+  const fromExplorer = { Image: 'c:\\cmd.exe', ParentImage: 'c:\\explorer.exe' };
+  const alone = compileRule(`sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel`);
+  assert.equal(fires(alone, fromUpdater), true);
+  const { ruleSet, files } = loadRuleSources([{ file: 'rule+filter.yml', text: `${rule}---\n${filter}` }], {
+    mapping: loadMapping({ raw: true }),
+  });
+  assert.equal(files[0]!.status, 'loaded', files[0]!.reason);
+  assert.equal(files[0]!.documents, 2);
+  assert.equal(fires(ruleSet, fromUpdater), false);
+  assert.equal(fires(ruleSet, fromExplorer), true);
+});
