@@ -2,7 +2,7 @@
  * Reading Sigma YAML: one file or string may hold several documents (rules, filters, correlations),
  * each validated against the specification (v2.1). Problems carry the file, the line and the reason.
  */
-import { loadAll } from 'js-yaml';
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document } from 'yaml';
 import { parseCorrelation } from './correlation.js';
 import {
@@ -37,7 +37,7 @@ const NAME = /^[a-zA-Z0-9_.-]+$/;
 export function parseDocuments(text: string, file?: string): DocumentResult[] {
   let raws: unknown[];
   try {
-    raws = loadAll(text).filter((raw) => raw !== null && raw !== undefined);
+    raws = loadAll(text, null, { schema: CORE_SCHEMA }).filter((raw) => raw !== null && raw !== undefined);
   } catch {
     return parseLocated(text, file);
   }
@@ -75,7 +75,7 @@ function documentStartLines(text: string): number[] {
 
 function locatedDocuments(text: string, file: string | undefined) {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, version: '1.1', prettyErrors: false });
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const at = (offset: number | undefined): SourceLocation => ({
     file,
     line: offset === undefined ? undefined : lineCounter.linePos(offset).line,

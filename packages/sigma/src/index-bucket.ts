@@ -22,8 +22,9 @@ export interface Entry {
   order: number;
   /** Conditions of the variant that routing does not already guarantee. */
   guard?: Test;
-  test: Test;
-  needles?: FieldNeedle[];
+  /** Compiled on first access (variants other than a rule's first wait for an event of their kind). */
+  readonly test: Test;
+  readonly needles?: FieldNeedle[];
 }
 
 const PLACEMENT_FLAG: Record<Placement, number> = { anywhere: ANYWHERE, prefix: PREFIX, suffix: SUFFIX, exact: EXACT };
@@ -112,25 +113,26 @@ export class Bucket {
       for (const field of ctx.event.keys()) {
         const pf = this.byField.get(field);
         if (pf) this.covered.set(pf, generation);
-        count = this.scan(pf ?? this.keywords, ctx.lower(field), count);
+        count = this.scan(pf ?? this.keywords, ctx.raw(field), count);
       }
       for (let f = 0; f < this.fields.length; f++) {
         const pf = this.prefilters[f]!;
-        if (this.covered.get(pf) !== generation) count = this.scan(pf, ctx.lower(this.fields[f]!), count);
+        if (this.covered.get(pf) !== generation) count = this.scan(pf, ctx.raw(this.fields[f]!), count);
       }
     } else {
-      for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.lower(this.fields[f]!), count);
+      for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
     }
     for (let i = 0; i < count; i++) this.marks[this.chosen[i]!] = 0;
     sortPrefix(this.chosen, count);
     return { indexes: this.chosen, count };
   }
 
-  private scan(pf: Prefilter, forms: string[], count: number): number {
-    if (forms.length === 0) return count;
-    const { hits, admits, matcher } = pf;
+  /** Scans a field's value (every element of a list) and admits the entries its needles call for. */
+  private scan(pf: Prefilter, value: unknown, count: number): number {
+    if (value === undefined || value === null) return count;
+    const { hits, admits } = pf;
     hits.clear();
-    for (const form of forms) matcher.scan(form, hits);
+    scanValue(pf.matcher, value, hits);
     for (const n of hits.touched) {
       const flags = hits.flags[n]!;
       for (const { entry, flag } of admits[n]!) {
@@ -140,6 +142,17 @@ export class Bucket {
       }
     }
     return count;
+  }
+}
+
+/** A value in its string forms (as `stringForms`), lowercased, without allocating for plain ASCII text. */
+function scanValue(matcher: LiteralMatcher, value: unknown, hits: LiteralHits): void {
+  if (typeof value === 'string') {
+    if (!matcher.scanAsciiFolded(value, hits)) matcher.scan(value.toLowerCase(), hits);
+  } else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    matcher.scan(String(value).toLowerCase(), hits);
+  } else if (Array.isArray(value)) {
+    for (const item of value) scanValue(matcher, item, hits);
   }
 }
 

@@ -6,7 +6,7 @@ import type { EventContext } from './event.js';
 import { cidrTest } from './cidr.js';
 import { expandValue, parseFieldKey, type Comparison, type FieldSpec, type Placeholders, type TimePart } from './modifiers.js';
 import { compilePattern, lowerPieces, patternNeedle, type Needle, type Piece } from './pattern.js';
-import { compileRegex } from './regex.js';
+import { compileRegex, type RegexFlags, type SafeRegex } from './regex.js';
 import { InvalidRuleError } from './types.js';
 
 export type Test = (ctx: EventContext) => boolean;
@@ -88,7 +88,7 @@ function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: Le
     return {
       test: combine(
         spec.all,
-        values.map((v) => regexTest(field, compileRegex(String(v), flags))),
+        values.map((v) => regexTest(field, cachedRegex(String(v), flags))),
       ),
     };
   }
@@ -241,6 +241,16 @@ function isoWeek(d: Date): number {
 function cidrLeaf(field: string, value: Scalar): Test {
   const inNetwork = cidrTest(String(value));
   return (ctx) => ctx.strings(field).some(inNetwork);
+}
+
+/** Compiled regexes by pattern and flags: public rules repeat the same ones, and compiling is the slow part. */
+const regexCache = new Map<string, SafeRegex>();
+
+function cachedRegex(pattern: string, flags: RegexFlags): SafeRegex {
+  const key = `${flags.i ? 'i' : ''}${flags.m ? 'm' : ''}${flags.s ? 's' : ''}/${pattern}`;
+  let regex = regexCache.get(key);
+  if (!regex) regexCache.set(key, (regex = compileRegex(pattern, flags)));
+  return regex;
 }
 
 function regexTest(field: string, regex: { test(text: string): boolean }): Test {

@@ -5,9 +5,11 @@
  *
  * Layout: states are numbered breadth-first, so the children of a state are consecutive states
  * sorted by their edge's code unit (found by binary search), and the children of `s + 1` follow
- * those of `s` (one offsets array serves all). States with many children also get a dense row of
- * 128 entries for ASCII code units. A dense row for every state would cost 512 bytes per state:
- * ~250 MB for the 660,000 characters of all SigmaHQ rule literals, where this layout needs ~20 MB.
+ * those of `s` (one offsets array serves all). The root, the states one unit deep and states with
+ * many children also get a dense row of 128 entries for ASCII code units, completed with where the
+ * failure links lead, so most text costs one lookup per unit. A dense row for every state would
+ * cost 512 bytes per state: ~230 MB for the 660,000 characters of all SigmaHQ rule literals
+ * (447,000 states), where this layout needs ~15 MB.
  */
 
 /** An occurrence anywhere in the text. */
@@ -48,6 +50,8 @@ const ROOT = 0;
 const ASCII = 128;
 /** States with at least this many children get a dense ASCII row (the root always has one). */
 const DENSE_CHILDREN = 4;
+/** States this close to the root also get one: scanning text that matches nothing stays near the root. */
+const DENSE_DEPTH = 1;
 
 export class LiteralMatcher {
   /** Number of needles, duplicates included. */
@@ -58,7 +62,10 @@ export class LiteralMatcher {
   private readonly childStart: Int32Array;
   /** Dense ASCII row of a state (index into `dense`), or -1. */
   private readonly denseRow: Int32Array;
-  /** Child for (row, code unit < 128); 0 = none, since the root is nobody's child. */
+  /**
+   * Transition for (row, code unit < 128). While building it holds children only (0 = none, since
+   * the root is nobody's child); `completeDenseRows` then fills in the failure-link targets.
+   */
   private readonly dense: Int32Array;
   /** Longest proper suffix of the state's string that is also a state. */
   private readonly fail: Int32Array;
@@ -96,6 +103,7 @@ export class LiteralMatcher {
     this.firstOutput = new Int32Array(count);
     this.nextOutput = new Int32Array(count);
     this.linkFailures(count);
+    this.completeDenseRows(count);
   }
 
   /** ORs into `hits` the flags of every needle occurrence in `text`; does not clear `hits`. */
@@ -105,7 +113,7 @@ export class LiteralMatcher {
     const { firstOutput, nextOutput, depth, outStart, outNeedles } = this;
     let state = ROOT;
     for (let i = 0; i <= last; i++) {
-      state = this.step(state, text.charCodeAt(i));
+      state = this.transition(state, text.charCodeAt(i));
       for (let found = firstOutput[state]; found !== ROOT; found = nextOutput[found]) {
         const starts = depth[found] === i + 1;
         const ends = i === last;
@@ -115,13 +123,63 @@ export class LiteralMatcher {
     }
   }
 
+  /**
+   * `scan` of the text lowercased, without building the lowercased copy: ASCII letters are folded
+   * on the fly. Returns false, having reported only occurrences before it, at the first non-ASCII
+   * unit, where only full `toLowerCase` is exact; the caller then scans `text.toLowerCase()`.
+   */
+  scanAsciiFolded(text: string, hits: LiteralHits): boolean {
+    const last = text.length - 1;
+    if (this.outStart[1] > 0) this.reportEmptyNeedles(text.length, hits);
+    const { firstOutput, nextOutput, depth, outStart, outNeedles } = this;
+    let state = ROOT;
+    for (let i = 0; i <= last; i++) {
+      let unit = text.charCodeAt(i);
+      if (unit >= ASCII) return false;
+      if (unit >= 65 && unit <= 90) unit |= 32;
+      state = this.transition(state, unit);
+      for (let found = firstOutput[state]; found !== ROOT; found = nextOutput[found]) {
+        const starts = depth[found] === i + 1;
+        const ends = i === last;
+        const flags = ANYWHERE | (starts ? PREFIX : 0) | (ends ? SUFFIX : 0) | (starts && ends ? EXACT : 0);
+        for (let k = outStart[found]; k < outStart[found + 1]; k++) hits.mark(outNeedles[k], flags);
+      }
+    }
+    return true;
+  }
+
   /** The empty needle occurs everywhere, and is the whole text only when the text is empty. */
   private reportEmptyNeedles(textLength: number, hits: LiteralHits): void {
     const flags = ANYWHERE | PREFIX | SUFFIX | (textLength === 0 ? EXACT : 0);
     for (let k = 0; k < this.outStart[1]; k++) hits.mark(this.outNeedles[k], flags);
   }
 
-  /** The state reached from `state` on `unit`, following failure links until an edge exists. */
+  /**
+   * The state reached from `state` on `unit` when scanning: a dense row holds the complete
+   * transition (failure links already followed), so ASCII text near the root costs one lookup.
+   */
+  private transition(state: number, unit: number): number {
+    for (;;) {
+      const row = this.denseRow[state];
+      if (row >= 0 && unit < ASCII) return this.dense[row * ASCII + unit];
+      const next = this.child(state, unit);
+      if (next !== ROOT || state === ROOT) return next;
+      state = this.fail[state];
+    }
+  }
+
+  /** Fills each dense row's missing edges with where the failure links lead (rows in breadth-first order). */
+  private completeDenseRows(count: number): void {
+    for (let state = 1; state < count; state++) {
+      const row = this.denseRow[state];
+      if (row < 0) continue;
+      for (let unit = 0; unit < ASCII; unit++) {
+        if (this.dense[row * ASCII + unit] === ROOT) this.dense[row * ASCII + unit] = this.transition(this.fail[state], unit);
+      }
+    }
+  }
+
+  /** The state reached from `state` on `unit`, following failure links until an edge exists (while building). */
   private step(state: number, unit: number): number {
     for (;;) {
       const next = this.child(state, unit);
@@ -150,7 +208,8 @@ export class LiteralMatcher {
     const denseRow = new Int32Array(count).fill(-1);
     let rows = 0;
     for (let state = 0; state < count; state++) {
-      if (state === ROOT || this.childStart[state + 1] - this.childStart[state] >= DENSE_CHILDREN) denseRow[state] = rows++;
+      if (this.depth[state] <= DENSE_DEPTH || this.childStart[state + 1] - this.childStart[state] >= DENSE_CHILDREN)
+        denseRow[state] = rows++;
     }
     const dense = new Int32Array(rows * ASCII);
     for (let state = 0; state < count; state++) {

@@ -48,7 +48,17 @@ export interface FieldSpec {
   timePart?: TimePart;
 }
 
+/** Parsed keys: rules repeat the same few hundred keys (`Image|endswith`...) thousands of times. */
+const parsedKeys = new Map<string, FieldSpec>();
+
+/** Parses `Field|mod|mod` (the result is shared: callers must not change it). */
 export function parseFieldKey(key: string): FieldSpec {
+  let spec = parsedKeys.get(key);
+  if (!spec) parsedKeys.set(key, (spec = parseKey(key)));
+  return spec;
+}
+
+function parseKey(key: string): FieldSpec {
   const [field = '', ...mods] = key.split('|');
   const spec: FieldSpec = { field, transforms: [], all: false, cased: false, neq: false, cidr: false, exists: false, fieldref: false };
   for (const mod of mods) {

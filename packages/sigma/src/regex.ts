@@ -38,7 +38,7 @@ export function compileRegex(pattern: string, flags: RegexFlags = {}): SafeRegex
   try {
     compiled = RE2JS.compile(translated, engineFlags(flags));
   } catch (error) {
-    throw classifyEngineError(pattern, error);
+    throw error instanceof RE2JSSyntaxException ? classifySyntaxError(pattern, error) : error;
   }
   // RE2JS.test runs the DFA without capture tracking: about 1.5–5× faster than matcher().find().
   return { source: pattern, test: (text) => compiled.test(text) };
@@ -59,8 +59,7 @@ function engineFlags(flags: RegexFlags): number {
 /** Size limits of the engine are a limitation of ours, not a fault of the rule. */
 const ENGINE_LIMITS = new Set(['expression too large', 'expression nests too deeply', 'invalid repeat count']);
 
-function classifyEngineError(pattern: string, error: unknown): Error {
-  if (!(error instanceof RE2JSSyntaxException)) return error instanceof Error ? error : new Error(String(error));
+function classifySyntaxError(pattern: string, error: RE2JSSyntaxException): Error {
   if (ENGINE_LIMITS.has(error.getDescription())) {
     return new UnsupportedError(`regex ${JSON.stringify(pattern)} exceeds the size limits of the linear-time engine (${error.message})`);
   }
@@ -84,8 +83,8 @@ const UNICODE_ESCAPE = /\\(?:u([0-9A-Fa-f]{4})|u\{([0-9A-Fa-f]+)\}|U([0-9A-Fa-f]
 
 const NO_LINEAR_ENGINE = 'which no linear-time engine supports';
 /**
- * Group openings `(?…` RE2 cannot run. Lookbehinds could run in linear time (re2js has an
- * experimental mode), but RE2 proper and the other Sigma backends' engines refuse them.
+ * Group openings `(?…` RE2 cannot run. Lookbehinds are possible in linear time (re2js has an
+ * opt-in `LOOKBEHINDS` mode), but RE2 itself rejects them; none of the SigmaHQ rules uses one.
  */
 const REFUSED_GROUPS: readonly (readonly [opening: string, what: string, why?: string])[] = [
   ['(?<=', 'a lookbehind', 'which RE2 does not support'],
@@ -196,10 +195,10 @@ class Re2Translator {
     for (const [opening, what, why] of REFUSED_GROUPS) if (this.startsWith(opening)) this.refuse(what, opening, why);
     const recursion = this.sticky(RECURSION_BY_NUMBER);
     if (recursion) this.refuse('a subroutine call', recursion[0]);
+    // a branch reset `(?|` only renumbers groups, and test() reads none; anything unknown is left to the engine
     if (this.startsWith('(?#')) this.comment();
-    else if (this.startsWith('(?|'))
-      this.emit('(?:', 3); // branch reset only renumbers groups; test() reads none
-    else if (!this.namedGroup() && !this.inlineFlags()) this.copy(2); // anything else: the engine judges
+    else if (this.startsWith('(?|')) this.emit('(?:', 3);
+    else if (!this.namedGroup() && !this.inlineFlags()) this.copy(2);
   }
 
   /** `(?<name>`, `(?P<name>` and PCRE's `(?'name'`, all spelled `(?P<name>` for RE2. */
@@ -277,12 +276,12 @@ class Re2Translator {
     }
   }
 
+  /** Inside a class `\h` merges in, `\H` cannot, and `\b` is a backspace (PCRE, Python, JavaScript). */
   private classEscape(): void {
     const next = this.pattern[this.pos + 1];
     if (next === 'h') this.emit(HORIZONTAL_SPACE, 2);
     else if (next === 'H') this.refuse('a negated class escape', '\\H', 'which cannot be merged into a character class');
-    else if (next === 'b')
-      this.emit('\\x08', 2); // backspace inside a class (PCRE, Python, JavaScript)
+    else if (next === 'b') this.emit('\\x08', 2);
     else this.commonEscape();
   }
 
@@ -301,18 +300,19 @@ class Re2Translator {
     else this.refuse('a backreference', /\\\d{1,2}/.exec(this.pattern.slice(this.pos))![0]);
   }
 
-  /** Escapes that mean the same inside and outside a character class. */
+  /**
+   * Escapes that mean the same inside and outside a character class. A trailing backslash is left
+   * for the engine to report; an escaped non-ASCII character, which RE2 rejects, is the character.
+   */
   private commonEscape(): void {
     const next = this.pattern[this.pos + 1];
-    if (next === undefined)
-      this.copy(1); // trailing backslash: the engine reports it
+    if (next === undefined) this.copy(1);
     else if (next === 'Q') this.quoted();
     else if (next === 'e') this.emit('\\x{1B}', 2);
     else if (next === 'c' && /[@-_a-z?]/.test(this.pattern[this.pos + 2] ?? '')) this.controlEscape();
     else if (next === 'u' || next === 'U') this.unicodeEscape();
     else if (next === 'p' || next === 'P' || next === 'x') this.copy(this.sticky(BRACED_ESCAPE)?.[0].length ?? 2);
-    else if (next.charCodeAt(0) >= 0x80)
-      this.pos++; // an escaped non-ASCII character is itself; RE2 rejects the escape
+    else if (next.charCodeAt(0) >= 0x80) this.pos++;
     else this.copy(2); // RE2 reads \d, \w, \b, \A, \z… and any escaped ASCII punctuation as PCRE does
   }
 

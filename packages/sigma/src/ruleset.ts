@@ -87,9 +87,23 @@ interface CompiledVariant {
   test: Test;
 }
 
+/** A rule's variant, compiled on first use: the first at load (which validates the rule), the others when an event of their kind arrives. */
+class VariantSlot {
+  private compiled: CompiledVariant | undefined;
+
+  constructor(
+    readonly variant: LogSourceVariant,
+    private readonly build: () => CompiledVariant,
+  ) {}
+
+  get(): CompiledVariant {
+    return (this.compiled ??= this.build());
+  }
+}
+
 interface CompiledRule {
   info: RuleInfo;
-  variants: CompiledVariant[];
+  variants: VariantSlot[];
 }
 
 /** Routing key values of an event are compared lowercased, numbers as their decimal text. */
@@ -130,7 +144,7 @@ export class RuleSet {
       if (owner.rule === lastRule) continue;
       lastRule = owner.rule;
       const rule = this.rules[owner.rule]!;
-      const compiled = rule.variants[owner.variant]!;
+      const compiled = rule.variants[owner.variant]!.get();
       out.push({ rule: rule.info, variant: compiled.variant.name, fields: matchedFields(compiled, ctx) });
     }
     return out;
@@ -141,16 +155,18 @@ export class RuleSet {
     const rule = this.rules.find((r) => r.info.id === ruleRef || r.info.name === ruleRef || r.info.title === ruleRef);
     if (!rule) return undefined;
     const ctx = new EventContext(event);
-    const variants = rule.variants.map((v) => ({
-      variant: v.variant.name,
-      applies: v.applies(ctx),
-      matched: v.applies(ctx) && v.test(ctx),
-      searches: [...v.detection.searches.values()].map((s) => ({
-        name: s.name,
-        matched: s.test(ctx),
-        fields: fieldValues(s.fields, v.rename, ctx),
-      })),
-    }));
+    const variants = rule.variants
+      .map((slot) => slot.get())
+      .map((v) => ({
+        variant: v.variant.name,
+        applies: v.applies(ctx),
+        matched: v.applies(ctx) && v.test(ctx),
+        searches: [...v.detection.searches.values()].map((s) => ({
+          name: s.name,
+          matched: s.test(ctx),
+          fields: fieldValues(s.fields, v.rename, ctx),
+        })),
+      }));
     return { rule: rule.info, matched: variants.some((v) => v.matched), variants };
   }
 
@@ -179,20 +195,30 @@ export class RuleSet {
       this.unmapped.push(info);
       return [`no log source mapping for ${describeLogSource(doc.logsource)}: evaluated only in raw mode`];
     }
-    const compiled = variants.map((variant) => compileVariant(doc, variant, filters, options));
-    const ruleIndex = this.rules.push({ info, variants: compiled }) - 1;
-    compiled.forEach((c, variantIndex) => this.index(c, ruleIndex, variantIndex));
+    const slots = variants.map((variant) => new VariantSlot(variant, () => compileVariant(doc, variant, filters, options)));
+    slots[0]?.get();
+    const ruleIndex = this.rules.push({ info, variants: slots }) - 1;
+    slots.forEach((slot, variantIndex) => this.index(slot, ruleIndex, variantIndex));
     return variants.length === 0 ? [`no variant of ${describeLogSource(doc.logsource)} carries every field the rule uses`] : [];
   }
 
-  private index(compiled: CompiledVariant, rule: number, variant: number): void {
-    const { conditions } = compiled.variant;
+  private index(slot: VariantSlot, rule: number, variant: number): void {
+    const { conditions } = slot.variant;
     const primaryKey = PRIMARY_KEYS.find((k) => conditions[k]);
     const secondaryKey = SECONDARY_KEYS.find((k) => conditions[k]);
     const routed = new Set([primaryKey, secondaryKey]);
     const order = this.owners.push({ rule, variant }) - 1;
     const guard = conditionsTest(Object.fromEntries(Object.entries(conditions).filter(([k]) => !routed.has(k))));
-    const entry: Entry = { order, guard, test: compiled.test, needles: compiled.detection.needles };
+    const entry: Entry = {
+      order,
+      guard,
+      get test() {
+        return slot.get().test;
+      },
+      get needles() {
+        return slot.get().detection.needles;
+      },
+    };
     const primaries = primaryKey ? conditions[primaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
     const secondaries = secondaryKey ? conditions[secondaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
     for (const p of primaries) {

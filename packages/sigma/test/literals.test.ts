@@ -7,7 +7,8 @@ import { ANYWHERE, EXACT, LiteralHits, LiteralMatcher, PREFIX, SUFFIX } from '..
 function referenceFlags(needles: readonly string[], text: string): number[] {
   return needles.map((needle) => {
     let flags = 0;
-    for (let at = text.indexOf(needle); at >= 0 && at <= text.length; at = text.indexOf(needle, at + 1)) {
+    // indexOf('', n) answers text.length for any n beyond it, so stop after the last position
+    for (let at = text.indexOf(needle); at >= 0; at = at < text.length ? text.indexOf(needle, at + 1) : -1) {
       const starts = at === 0;
       const ends = at + needle.length === text.length;
       flags |= ANYWHERE | (starts ? PREFIX : 0) | (ends ? SUFFIX : 0) | (starts && ends ? EXACT : 0);
@@ -69,7 +70,12 @@ test('touched lists each hit needle once; clear() resets exactly those; scans wi
   assert.deepEqual([...hits.touched].sort(), [0, 1, 3]);
   matcher.scan('c', hits);
   assert.deepEqual([...hits.touched].sort(), [0, 1, 2, 3]);
-  assert.deepEqual(Array.from(hits.flags), [ANYWHERE | PREFIX, ANYWHERE | SUFFIX, ANYWHERE | PREFIX | SUFFIX | EXACT, ANYWHERE | PREFIX]);
+  assert.deepEqual(Array.from(hits.flags), [
+    ANYWHERE | PREFIX,
+    ANYWHERE | SUFFIX,
+    ANYWHERE | PREFIX | SUFFIX | EXACT,
+    ANYWHERE | PREFIX | SUFFIX,
+  ]);
   hits.clear();
   assert.deepEqual(hits.touched, []);
   assert.deepEqual(Array.from(hits.flags), [0, 0, 0, 0]);
@@ -132,6 +138,26 @@ test('agrees with the indexOf reference on thousands of random needle sets and t
     }
   }
   assert.equal(cases, 3200);
+});
+
+test('scanAsciiFolded reports what scan reports on the lowercased text, and gives up at the first non-ASCII unit', () => {
+  const random = seededRandom(99);
+  const alphabet = [...'abcABC-.\\ Zz@[`{'];
+  for (let round = 0; round < 300; round++) {
+    const text = Array.from({ length: Math.floor(random() * 30) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    const lower = text.toLowerCase();
+    const needles = Array.from({ length: 1 + Math.floor(random() * 20) }, () => {
+      const start = Math.floor(random() * (lower.length + 1));
+      return random() < 0.8 ? lower.slice(start, start + 1 + Math.floor(random() * 5)) : 'b@';
+    });
+    const matcher = new LiteralMatcher(needles);
+    const hits = new LiteralHits(matcher.size);
+    assert.equal(matcher.scanAsciiFolded(text, hits), true);
+    assert.deepEqual(Array.from(hits.flags), referenceFlags(needles, lower), JSON.stringify({ needles, text }));
+  }
+  const matcher = new LiteralMatcher(['abc', 'é']);
+  assert.equal(matcher.scanAsciiFolded('ABCÉ', new LiteralHits(matcher.size)), false);
+  assert.equal(matcher.scanAsciiFolded('x😀', new LiteralHits(matcher.size)), false);
 });
 
 test('a state with many children (dense ASCII row) still finds non-ASCII children', () => {
