@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'packages/cli/bin/firebreak.js');
 const shared = process.env.FIREBREAK_SHARED_DATA ?? join(root, '..', 'shared', 'data');
+const rule = join(shared, 'sigma/rules/windows/process_creation/proc_creation_win_dism_remove.yml');
 const sample = join(
   shared,
   'evtx-json-pairs/rules/windows/process_creation/proc_creation_win_dism_remove/43e32da2-fdd0-4156-90de-50dfd62636f9.evtx',
@@ -23,7 +24,9 @@ if (existsSync(sample)) {
   const path = relative(process.cwd(), sample);
   firebreak('evtx', 'dump', '--format', 'xml', path);
   firebreak('evtx', 'dump', path);
+  if (existsSync(rule)) firebreak('rules', 'test', relative(process.cwd(), rule), path);
   console.log('\nTry it on your own logs: npx firebreak evtx dump Security.evtx | head');
+  console.log(`Check a rule collection: npx firebreak rules check ${relative(process.cwd(), join(shared, 'sigma/rules'))} | tail`);
 } else {
   console.log(`\nNo sample logs at ${shared}. Point it at your own:\n  npx firebreak evtx dump path/to/Security.evtx | head`);
 }
