@@ -46,37 +46,40 @@ class NeedleTable {
   }
 }
 
-/** One automaton over a field's needles (plus the keyword needles, which every field must carry). */
+/** One automaton over a field's needles, or over the keyword needles. */
 class Prefilter {
   readonly matcher: LiteralMatcher;
   readonly hits: LiteralHits;
   readonly admits: Admit[][];
+  /** For few, short literals: a native check that most values fail fast, before the automaton. */
+  readonly gate: RegExp | undefined;
 
-  constructor(...tables: NeedleTable[]) {
-    this.matcher = new LiteralMatcher(tables.flatMap((t) => [...t.index.keys()]));
+  constructor(table: NeedleTable) {
+    const literals = [...table.index.keys()];
+    this.matcher = new LiteralMatcher(literals);
     this.hits = new LiteralHits(this.matcher.size);
-    this.admits = tables.flatMap((t) => t.admits);
+    this.admits = table.admits;
+    this.gate = literalGate(literals);
   }
 }
 
 /**
- * The candidate rules of one routing key, with their shared prefilter. Each field value is scanned
- * once: with its field's automaton when rules name the field, with the keyword automaton when
- * keyword searches apply and no rule names it.
+ * The candidate rules of one routing key, with their shared prefilter: one automaton pass per
+ * field that rules name, and over every value for the keyword literals, which may occur in any
+ * field. Where the literals are few and short, a gate goes first: a native regular expression of
+ * literal alternatives (no quantifiers, so its time is bounded by the value's length times the
+ * literals' total length) that most values fail fast; only on a hit does the automaton say which
+ * literals occur.
  */
 export class Bucket {
   private readonly always: number[] = [];
-  private readonly byField = new Map<string, Prefilter>();
-  /** The same, as parallel arrays: iterating them allocates nothing. */
+  /** Field prefilters as parallel arrays: iterating them allocates nothing. */
   private readonly fields: string[] = [];
   private readonly prefilters: Prefilter[] = [];
   private readonly keywords: Prefilter | undefined;
   /** Candidate flags and list, reused from event to event. */
   private readonly marks: Uint8Array;
   private readonly chosen: Int32Array;
-  /** For the keyword pass: which named fields the event's keys already covered (by generation). */
-  private readonly covered = new Map<Prefilter, number>();
-  private generation = 0;
 
   constructor(readonly entries: readonly Entry[]) {
     this.marks = new Uint8Array(entries.length);
@@ -92,12 +95,10 @@ export class Bucket {
     });
     const keywordTable = tables.get(KEYWORDS);
     tables.delete(KEYWORDS);
-    this.keywords = keywordTable && new Prefilter(keywordTable);
+    if (keywordTable) this.keywords = new Prefilter(keywordTable);
     for (const [field, table] of tables) {
-      const pf = keywordTable ? new Prefilter(table, keywordTable) : new Prefilter(table);
-      this.byField.set(field, pf);
       this.fields.push(field);
-      this.prefilters.push(pf);
+      this.prefilters.push(new Prefilter(table));
     }
   }
 
@@ -108,19 +109,9 @@ export class Bucket {
   candidates(ctx: EventContext): { indexes: Int32Array; count: number } {
     let count = 0;
     for (const i of this.always) this.chosen[count++] = i;
+    for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
     if (this.keywords) {
-      const generation = ++this.generation;
-      for (const field of ctx.event.keys()) {
-        const pf = this.byField.get(field);
-        if (pf) this.covered.set(pf, generation);
-        count = this.scan(pf ?? this.keywords, ctx.raw(field), count);
-      }
-      for (let f = 0; f < this.fields.length; f++) {
-        const pf = this.prefilters[f]!;
-        if (this.covered.get(pf) !== generation) count = this.scan(pf, ctx.raw(this.fields[f]!), count);
-      }
-    } else {
-      for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
+      for (const field of ctx.event.keys()) count = this.scan(this.keywords, ctx.raw(field), count);
     }
     for (let i = 0; i < count; i++) this.marks[this.chosen[i]!] = 0;
     sortPrefix(this.chosen, count);
@@ -129,7 +120,7 @@ export class Bucket {
 
   /** Scans a field's value (every element of a list) and admits the entries its needles call for. */
   private scan(pf: Prefilter, value: unknown, count: number): number {
-    if (value === undefined || value === null) return count;
+    if (value === undefined || value === null || (pf.gate && !gateOpens(pf.gate, value))) return count;
     const { hits, admits } = pf;
     hits.clear();
     scanValue(pf.matcher, value, hits);
@@ -154,6 +145,52 @@ function scanValue(matcher: LiteralMatcher, value: unknown, hits: LiteralHits): 
   } else if (Array.isArray(value)) {
     for (const item of value) scanValue(matcher, item, hits);
   }
+}
+
+/** Literals a gate may hold: beyond this total length the automaton alone is cheaper and bounded. */
+const GATE_MAX_LENGTH = 1024;
+
+/**
+ * A regular expression that matches wherever one of the (lowercase) literals occurs in the
+ * lowercased text, tested on the text as it is: each literal character becomes the class of every
+ * character whose lowercase starts with it (`k` also matches the Kelvin sign, `i` also `İ`), so the
+ * gate never closes on text the automaton would admit.
+ */
+function literalGate(literals: string[]): RegExp | undefined {
+  if (literals.some((l) => l.length === 0) || literals.reduce((n, l) => n + l.length, 0) > GATE_MAX_LENGTH) return undefined;
+  return new RegExp(literals.map((l) => [...l].map(charClass).join('')).join('|'));
+}
+
+/** For each character, every UTF-16 unit whose lowercase starts with it (built once). */
+let upperForms: Map<string, string[]> | undefined;
+
+function charClass(c: string): string {
+  if (!upperForms) {
+    upperForms = new Map();
+    for (let unit = 0; unit < 0x10000; unit++) {
+      if (unit >= 0xd800 && unit <= 0xdfff) continue;
+      const original = String.fromCharCode(unit);
+      const lower = original.toLowerCase();
+      if (lower === original) continue;
+      const first = lower[0]!;
+      const list = upperForms.get(first) ?? [];
+      list.push(original);
+      upperForms.set(first, list);
+    }
+    // Σ lowercases to ς at the end of a word, which a character on its own never shows.
+    upperForms.get('\u03c3')!.push('\u03a3');
+    upperForms.set('\u03c2', ['\u03a3']);
+  }
+  const forms = [c, ...(upperForms.get(c) ?? [])];
+  const escape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return forms.length === 1 ? escape(c) : `[${forms.map(escape).join('')}]`;
+}
+
+function gateOpens(gate: RegExp, value: unknown): boolean {
+  if (typeof value === 'string') return gate.test(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return gate.test(String(value));
+  if (Array.isArray(value)) return value.some((item) => gateOpens(gate, item));
+  return false;
 }
 
 /** Insertion sort of the first `count` values: candidate lists are short and nearly sorted. */

@@ -6,7 +6,7 @@ import type { EventContext } from './event.js';
 import { cidrTest } from './cidr.js';
 import { expandValue, parseFieldKey, type Comparison, type FieldSpec, type Placeholders, type TimePart } from './modifiers.js';
 import { compilePattern, lowerPieces, patternNeedle, type Needle, type Piece } from './pattern.js';
-import { compileRegex, type RegexFlags, type SafeRegex } from './regex.js';
+import { compileRegex, requiredLiteral, type RegexFlags, type SafeRegex } from './regex.js';
 import { InvalidRuleError } from './types.js';
 
 export type Test = (ctx: EventContext) => boolean;
@@ -85,11 +85,18 @@ function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: Le
     };
   if (spec.regex) {
     const flags = { i: spec.regex.has('i'), m: spec.regex.has('m'), s: spec.regex.has('s') };
+    const test = combine(
+      spec.all,
+      values.map((v) => regexTest(field, cachedRegex(String(v), flags))),
+    );
     return {
-      test: combine(
-        spec.all,
-        values.map((v) => regexTest(field, cachedRegex(String(v), flags))),
-      ),
+      test,
+      needles: spec.neq
+        ? undefined
+        : combineNeedles(
+            spec.all,
+            values.map((v) => regexNeedles(field, String(v))),
+          ),
     };
   }
   return stringLeaf(spec, field, values, options.placeholders);
@@ -241,6 +248,12 @@ function isoWeek(d: Date): number {
 function cidrLeaf(field: string, value: Scalar): Test {
   const inNetwork = cidrTest(String(value));
   return (ctx) => ctx.strings(field).some(inNetwork);
+}
+
+/** A regex's required literal as a prefilter needle (anywhere in the value). */
+function regexNeedles(field: string, pattern: string): FieldNeedle[] | undefined {
+  const text = requiredLiteral(pattern);
+  return text === undefined ? undefined : [{ field, text, placement: 'anywhere' }];
 }
 
 /** Compiled regexes by pattern and flags: public rules repeat the same ones, and compiling is the slow part. */

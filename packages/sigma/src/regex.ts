@@ -350,3 +350,77 @@ class Re2Translator {
 function literal(char: string): string {
   return /^[\x00-\x7F]$/.test(char) && !/\w/.test(char) ? `\\${char}` : char;
 }
+
+/** Escapes that stand for one literal character. */
+const LITERAL_ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', f: '\f' };
+
+/**
+ * The longest run of literal characters every match must contain, lowercased (for the prefilter,
+ * which compares lowercased text), or undefined when the pattern guarantees none. Conservative:
+ * only top-level text counts; groups, classes, escapes for classes and anything optional break a
+ * run, and a top-level `|` means no guarantee.
+ */
+export function requiredLiteral(pattern: string): string | undefined {
+  const source = translateRegex(pattern);
+  const runs: string[] = [];
+  let run = '';
+  let depth = 0;
+  const breakRun = (): void => {
+    if (run) runs.push(run);
+    run = '';
+  };
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      const next = source[i + 1] ?? '';
+      i++;
+      const char = /[^A-Za-z0-9]/.test(next) ? next : LITERAL_ESCAPES[next];
+      if (depth === 0 && char !== undefined && !isOptional(source, i + 1)) run += char;
+      else breakRun();
+      if (depth === 0 && char !== undefined && isRepeated(source, i + 1)) breakRun();
+    } else if (c === '[') {
+      i = classEnd(source, i);
+      breakRun();
+    } else if (c === '(') {
+      depth++;
+      breakRun();
+    } else if (c === ')') {
+      depth--;
+      breakRun();
+    } else if (c === '|') {
+      if (depth === 0) return undefined;
+    } else if ('.^$*+?{}'.includes(c)) {
+      breakRun();
+      if (c === '{') i = source.indexOf('}', i);
+      if (i < 0) return undefined;
+    } else if (depth === 0 && !isOptional(source, i + 1)) {
+      run += c;
+      if (isRepeated(source, i + 1)) breakRun();
+    } else breakRun();
+  }
+  breakRun();
+  const best = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
+  return best.length >= 3 ? best.toLowerCase() : undefined;
+}
+
+/** The character before `at` may be absent: `?`, `*`, `{0,…}` follows it. */
+function isOptional(source: string, at: number): boolean {
+  return source[at] === '?' || source[at] === '*' || source.startsWith('{0', at);
+}
+
+/** The character before `at` repeats (`+`, `{n,…}`): it is required, but what follows is not adjacent. */
+function isRepeated(source: string, at: number): boolean {
+  return source[at] === '+' || source[at] === '{';
+}
+
+/** Index of the `]` closing the class that opens at `start`. */
+function classEnd(source: string, start: number): number {
+  let i = start + 1;
+  if (source[i] === '^') i++;
+  if (source[i] === ']') i++;
+  for (; i < source.length; i++) {
+    if (source[i] === '\\') i++;
+    else if (source[i] === ']') return i;
+  }
+  return source.length;
+}

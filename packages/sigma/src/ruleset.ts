@@ -150,6 +150,24 @@ export class RuleSet {
     return out;
   }
 
+  /**
+   * The same matches as `match`, found the slow way: every rule, every variant, no index and no
+   * prefilter. For verifying the fast path (tests) and for debugging a rule that did not fire.
+   */
+  matchExhaustive(event: SigmaEvent): RuleMatch[] {
+    const ctx = new EventContext(event);
+    const out: RuleMatch[] = [];
+    for (const rule of this.rules) {
+      for (const slot of rule.variants) {
+        const compiled = slot.get();
+        if (!compiled.applies(ctx) || !compiled.test(ctx)) continue;
+        out.push({ rule: rule.info, variant: compiled.variant.name, fields: matchedFields(compiled, ctx) });
+        break;
+      }
+    }
+    return out;
+  }
+
   /** Searches and variants of one rule (by id, name or title) evaluated on `event`. */
   explain(ruleRef: string, event: SigmaEvent): Explanation | undefined {
     const rule = this.rules.find((r) => r.info.id === ruleRef || r.info.name === ruleRef || r.info.title === ruleRef);
@@ -292,10 +310,17 @@ function compileVariant(doc: RuleDocument, variant: LogSourceVariant, filters: F
 function conditionsTest(conditions: Record<string, readonly (string | number)[]>): Test | undefined {
   const checks = Object.entries(conditions).map(([field, values]) => {
     const wanted = new Set(values.map((v) => String(v).toLowerCase()));
-    return (ctx: EventContext) => ctx.lower(field).some((v) => wanted.has(v));
+    return (ctx: EventContext): boolean => {
+      for (const v of ctx.lower(field)) if (wanted.has(v)) return true;
+      return false;
+    };
   });
   if (checks.length === 0) return undefined;
-  return (ctx) => checks.every((c) => c(ctx));
+  if (checks.length === 1) return checks[0];
+  return (ctx) => {
+    for (const check of checks) if (!check(ctx)) return false;
+    return true;
+  };
 }
 
 function firstRoute(ctx: EventContext, keys: readonly string[]): string {

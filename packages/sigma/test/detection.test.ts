@@ -298,3 +298,16 @@ test('filters add their condition to the rules they name', () => {
   assert.equal(fires(ruleSet, fromUpdater), false);
   assert.equal(fires(ruleSet, fromExplorer), true);
 });
+
+test('the prefilter never hides a match: case folding beyond ASCII, regex literals', () => {
+  const keywords = compileRule(`keywords:\n  - 'kiwi'\n  - 'sekurlsa::'\ncondition: keywords`);
+  // U+212A KELVIN SIGN lowercases to k; U+0130 (dotted capital I) to i + combining dot.
+  assert.equal(fires(keywords, { Message: 'run \u212aIWI now' }), true);
+  assert.equal(fires(keywords, { Message: 'SEKURLSA::logonpasswords' }), true);
+  assert.equal(fires(keywords, { Message: 'kiw i' }), false);
+  const endsWithI = compileRule(`sel:\n  CommandLine|contains: 'xi'\ncondition: sel`);
+  assert.equal(fires(endsWithI, { CommandLine: 'X\u0130' }), true);
+  const regex = compileRule(`sel:\n  CommandLine|re: '(?i)rundll32\\.exe.*,#\\d'\ncondition: sel`);
+  assert.equal(fires(regex, { CommandLine: 'C:\\RUNDLL32.EXE evil.dll,#1' }), true);
+  assert.equal(fires(regex, { CommandLine: 'C:\\rundll32.exe evil.dll,Start' }), false);
+});

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
 import { parseAllDocuments } from 'yaml';
-import { compileRegex, translateRegex, type RegexFlags } from '../src/regex.js';
+import { compileRegex, requiredLiteral, translateRegex, type RegexFlags } from '../src/regex.js';
 import { InvalidRuleError, UnsupportedError } from '../src/types.js';
 
 /** Asserts that `pattern` (our flavour) and `reference` (a JavaScript RegExp) agree on every input. */
@@ -224,4 +224,26 @@ test('every regex of the SigmaHQ rules compiles or is refused as unsupported', {
   // 217 values (149 distinct) at the time of writing; none needs a construct RE2 lacks
   assert.ok(compiled >= 200, `only ${compiled} regexes found`);
   assert.deepEqual(unsupported, []);
+});
+
+test('requiredLiteral: the longest literal run every match contains, lowercased, or nothing', () => {
+  const cases: [string, string | undefined][] = [
+    ['(?i)Rundll32\\.exe.*,#\\d', 'rundll32.exe'],
+    ['https?://[0-9]{1,3}\\.0[0-9]{3,4}', 'http'],
+    ['\\$env:Public\\[\\s*\\d{1,3}', '$env:public['],
+    ['aaab+c', 'aaab'],
+    ['foo(bar|baz)quux', 'quux'],
+    ['abc|def', undefined],
+    ['xy?z', undefined],
+    ['.{1000,}', undefined],
+    ['[abc]{5}de', undefined],
+  ];
+  for (const [pattern, literal] of cases) assert.equal(requiredLiteral(pattern), literal, pattern);
+  // Whatever it returns must occur (lowercased) in every text the regex matches.
+  const texts = ['RUNDLL32.EXE x,#1', 'https://1.2.0123', '$env:Public[ 12', 'aaabbbc', 'foobazquux'];
+  for (const [pattern, literal] of cases) {
+    if (literal === undefined) continue;
+    const regex = compileRegex(pattern);
+    for (const text of texts) if (regex.test(text)) assert.ok(text.toLowerCase().includes(literal), `${pattern} on ${text}`);
+  }
 });
