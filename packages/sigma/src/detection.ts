@@ -1,10 +1,11 @@
 /**
  * A rule's `detection` compiled to closures: each search identifier becomes a test, the condition
- * combines them, and the needles that any match implies are worked out for the prefilter.
+ * combines them, and the literals any match implies are worked out for the prefilter.
  */
 import { parseCondition, type Condition } from './condition.js';
 import type { EventContext } from './event.js';
-import { bestNeedles, compileLeaf, type FieldNeedle, type Leaf, type LeafOptions, type Test } from './leaf.js';
+import { compileLeaf, type Leaf, type LeafOptions, type Test } from './leaf.js';
+import { requireAll, requireAny, type Requirement } from './requirement.js';
 import { parseFieldKey } from './modifiers.js';
 import { InvalidRuleError, UnsupportedError } from './types.js';
 
@@ -13,15 +14,15 @@ export interface CompiledSearch {
   test: Test;
   /** Rule-side field names this search reads. */
   fields: string[];
-  needles?: FieldNeedle[];
+  requirement: Requirement;
 }
 
 export interface CompiledDetection {
   test: Test;
   tree: Condition;
   searches: Map<string, CompiledSearch>;
-  /** A match implies one of these; undefined when nothing literal is implied. */
-  needles?: FieldNeedle[];
+  /** Literals a match implies, for the prefilter. */
+  requirement: Requirement;
 }
 
 /** Field names a detection reads (rule side), without compiling it: for log source variants. */
@@ -54,7 +55,7 @@ export function compileDetection(
   const names = [...compiled.keys()];
   const trees = conditions.map((c) => parseCondition(c, names));
   const tree: Condition = trees.length === 1 ? trees[0]! : { op: 'or', args: trees };
-  return { test: compileCondition(tree, compiled), tree, searches: compiled, needles: conditionNeedles(tree, compiled) };
+  return { test: compileCondition(tree, compiled), tree, searches: compiled, requirement: conditionRequirement(tree, compiled) };
 }
 
 /** Problems inside a search name it, so the report can point at its line. */
@@ -98,7 +99,7 @@ function compileSearch(name: string, definition: unknown, options: LeafOptions):
       name,
       test: anyOf(parts.map((p) => p.test)),
       fields: parts.flatMap((p) => p.fields),
-      needles: unionNeedles(parts.map((p) => p.needles)),
+      requirement: requireAny(parts.map((p) => p.requirement)),
     };
   }
   if (isScalar(definition)) return fromLeaves(name, [compileLeaf('', definition, options)]);
@@ -111,14 +112,14 @@ function compileSearch(name: string, definition: unknown, options: LeafOptions):
   );
 }
 
-/** A map's entries all hold (AND); any one entry's needles are implied. */
+/** A map's entries all hold (AND), and so do their requirements. */
 function fromLeaves(name: string, leaves: Leaf[]): CompiledSearch {
   const tests = leaves.map((l) => l.test);
   return {
     name,
     test: allOf(tests),
     fields: leaves.map((l) => l.field).filter((f) => f !== ''),
-    needles: bestNeedles(leaves.map((l) => l.needles)),
+    requirement: requireAll(leaves.map((l) => l.requirement)),
   };
 }
 
@@ -161,20 +162,16 @@ function compileCondition(tree: Condition, searches: Map<string, CompiledSearch>
   }
 }
 
-/** Sound needles for a condition: AND takes its best child's, OR needs every child's, NOT gives none. */
-function conditionNeedles(tree: Condition, searches: Map<string, CompiledSearch>): FieldNeedle[] | undefined {
+/** What a condition implies: AND all its children's clauses, OR one clause per branch, NOT nothing. */
+function conditionRequirement(tree: Condition, searches: Map<string, CompiledSearch>): Requirement {
   switch (tree.op) {
     case 'search':
-      return searches.get(tree.name)!.needles;
+      return searches.get(tree.name)!.requirement;
     case 'not':
-      return undefined;
+      return [];
     case 'and':
-      return bestNeedles(tree.args.map((a) => conditionNeedles(a, searches)));
+      return requireAll(tree.args.map((a) => conditionRequirement(a, searches)));
     case 'or':
-      return unionNeedles(tree.args.map((a) => conditionNeedles(a, searches)));
+      return requireAny(tree.args.map((a) => conditionRequirement(a, searches)));
   }
-}
-
-function unionNeedles(sets: (FieldNeedle[] | undefined)[]): FieldNeedle[] | undefined {
-  return sets.some((s) => s === undefined) ? undefined : (sets.flat() as FieldNeedle[]);
 }

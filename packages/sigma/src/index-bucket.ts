@@ -5,9 +5,10 @@
  * with the literals that occur, not with the number of rules.
  */
 import type { EventContext } from './event.js';
-import type { FieldNeedle, Test } from './leaf.js';
+import type { Test } from './leaf.js';
 import { ANYWHERE, EXACT, LiteralHits, LiteralMatcher, PREFIX, SUFFIX } from './literals.js';
 import type { Placement } from './pattern.js';
+import type { Requirement } from './requirement.js';
 
 /** Fields that route an event, most general first: the bucket key is one value of each. */
 export const PRIMARY_KEYS = ['Channel', '_source'];
@@ -24,12 +25,14 @@ export interface Entry {
   guard?: Test;
   /** Compiled on first access (variants other than a rule's first wait for an event of their kind). */
   readonly test: Test;
-  readonly needles?: FieldNeedle[];
+  /** Literals a match implies: every clause must see one of its literals. */
+  readonly requirement: Requirement;
 }
 
 const PLACEMENT_FLAG: Record<Placement, number> = { anywhere: ANYWHERE, prefix: PREFIX, suffix: SUFFIX, exact: EXACT };
 
-type Admit = { entry: number; flag: number };
+/** A literal admits an entry's clause (`bit`) when it sits where `flag` says. */
+type Admit = { entry: number; flag: number; bit: number };
 
 /** Distinct needle texts of one field, each with the entries it admits and the placement each needs. */
 class NeedleTable {
@@ -73,32 +76,47 @@ class Prefilter {
  */
 export class Bucket {
   private readonly always: number[] = [];
-  /** Field prefilters as parallel arrays: iterating them allocates nothing. */
+  /** Field prefilters as parallel arrays (iterating them allocates nothing), and by name. */
   private readonly fields: string[] = [];
   private readonly prefilters: Prefilter[] = [];
+  private readonly byField = new Map<string, Prefilter>();
+  /** Indexes of fields with a dot, which an event may hold nested rather than among its keys. */
+  private readonly nestedFields: number[] = [];
   private readonly keywords: Prefilter | undefined;
-  /** Candidate flags and list, reused from event to event. */
-  private readonly marks: Uint8Array;
+  /** Per entry: the clauses seen so far (bits) and all of them; reused from event to event. */
+  private readonly satisfied: Uint8Array;
+  private readonly complete: Uint8Array;
+  private readonly touched: Int32Array;
+  private touchedCount = 0;
   private readonly chosen: Int32Array;
 
   constructor(readonly entries: readonly Entry[]) {
-    this.marks = new Uint8Array(entries.length);
+    this.satisfied = new Uint8Array(entries.length);
+    this.complete = new Uint8Array(entries.length);
+    this.touched = new Int32Array(entries.length);
     this.chosen = new Int32Array(entries.length);
     const tables = new Map<string, NeedleTable>();
     entries.forEach((entry, index) => {
-      if (!entry.needles) return void this.always.push(index);
-      for (const needle of entry.needles) {
-        let table = tables.get(needle.field);
-        if (!table) tables.set(needle.field, (table = new NeedleTable()));
-        table.add(needle.text, { entry: index, flag: PLACEMENT_FLAG[needle.placement] });
-      }
+      const clauses = entry.requirement;
+      if (clauses.length === 0) return void this.always.push(index);
+      this.complete[index] = (1 << clauses.length) - 1;
+      clauses.forEach((clause, c) => {
+        for (const needle of clause) {
+          let table = tables.get(needle.field);
+          if (!table) tables.set(needle.field, (table = new NeedleTable()));
+          table.add(needle.text, { entry: index, flag: PLACEMENT_FLAG[needle.placement], bit: 1 << c });
+        }
+      });
     });
     const keywordTable = tables.get(KEYWORDS);
     tables.delete(KEYWORDS);
     if (keywordTable) this.keywords = new Prefilter(keywordTable);
     for (const [field, table] of tables) {
+      const pf = new Prefilter(table);
+      if (field.includes('.')) this.nestedFields.push(this.fields.length);
       this.fields.push(field);
-      this.prefilters.push(new Prefilter(table));
+      this.prefilters.push(pf);
+      this.byField.set(field, pf);
     }
   }
 
@@ -109,16 +127,26 @@ export class Bucket {
   candidates(ctx: EventContext): { indexes: Int32Array; count: number } {
     let count = 0;
     for (const i of this.always) this.chosen[count++] = i;
-    for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
     if (this.keywords) {
-      for (const field of ctx.event.keys()) count = this.scan(this.keywords, ctx.raw(field), count);
+      // Every value is read for the keywords anyway: walk the event's fields once, scanning each
+      // for its own field's literals too; only nested names (`a.b`) are not among the keys.
+      for (const field of ctx.event.keys()) {
+        const value = ctx.raw(field);
+        const pf = this.byField.get(field);
+        if (pf) count = this.scan(pf, value, count);
+        count = this.scan(this.keywords, value, count);
+      }
+      for (const f of this.nestedFields) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
+    } else {
+      for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
     }
-    for (let i = 0; i < count; i++) this.marks[this.chosen[i]!] = 0;
+    for (let i = 0; i < this.touchedCount; i++) this.satisfied[this.touched[i]!] = 0;
+    this.touchedCount = 0;
     sortPrefix(this.chosen, count);
     return { indexes: this.chosen, count };
   }
 
-  /** Scans a field's value (every element of a list) and admits the entries its needles call for. */
+  /** Scans a field's value (every element of a list); an entry whose last clause it satisfies becomes a candidate. */
   private scan(pf: Prefilter, value: unknown, count: number): number {
     if (value === undefined || value === null || (pf.gate && !gateOpens(pf.gate, value))) return count;
     const { hits, admits } = pf;
@@ -126,10 +154,12 @@ export class Bucket {
     scanValue(pf.matcher, value, hits);
     for (const n of hits.touched) {
       const flags = hits.flags[n]!;
-      for (const { entry, flag } of admits[n]!) {
-        if ((flags & flag) === 0 || this.marks[entry]) continue;
-        this.marks[entry] = 1;
-        this.chosen[count++] = entry;
+      for (const { entry, flag, bit } of admits[n]!) {
+        const before = this.satisfied[entry]!;
+        if ((flags & flag) === 0 || (before & bit) !== 0) continue;
+        if (before === 0) this.touched[this.touchedCount++] = entry;
+        this.satisfied[entry] = before | bit;
+        if ((before | bit) === this.complete[entry]) this.chosen[count++] = entry;
       }
     }
     return count;

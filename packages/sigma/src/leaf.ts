@@ -5,23 +5,19 @@
 import type { EventContext } from './event.js';
 import { cidrTest } from './cidr.js';
 import { expandValue, parseFieldKey, type Comparison, type FieldSpec, type Placeholders, type TimePart } from './modifiers.js';
-import { compilePattern, lowerPieces, patternNeedle, type Needle, type Piece } from './pattern.js';
+import { compilePattern, lowerPieces, patternNeedle, type Piece } from './pattern.js';
+import { requireAll, type Clause, type Requirement } from './requirement.js';
 import { compileRegex, requiredLiteral, type RegexFlags, type SafeRegex } from './regex.js';
 import { InvalidRuleError } from './types.js';
 
 export type Test = (ctx: EventContext) => boolean;
 
-/** A literal the prefilter looks for in one event field, or in every field when `field` is '' (keywords); lowercased. */
-export interface FieldNeedle extends Needle {
-  field: string;
-}
-
 export interface Leaf {
   test: Test;
   /** Rule-side field name ('' for keywords). */
   field: string;
-  /** If the leaf matches, at least one of these occurs; undefined when no literal is implied. */
-  needles?: FieldNeedle[];
+  /** Literals a match implies, for the prefilter. */
+  requirement: Requirement;
 }
 
 export interface LeafOptions {
@@ -37,10 +33,9 @@ export function compileLeaf(key: string, value: unknown, options: LeafOptions): 
   const values = scalarList(key, value);
   if (spec.all && values.length < 2) throw new InvalidRuleError(`"${key}" uses all with a single value, which the specification forbids`);
   const field = options.rename(spec.field);
-  const leaf = buildLeaf(spec, field, values, options);
-  if (!spec.neq) return { ...leaf, field: spec.field };
-  const inner = leaf.test;
-  return { test: (ctx) => !inner(ctx), field: spec.field };
+  const { test, requirement = [] } = buildLeaf(spec, field, values, options);
+  if (!spec.neq) return { test, requirement, field: spec.field };
+  return { test: (ctx) => !test(ctx), requirement: [], field: spec.field };
 }
 
 function scalarList(key: string, value: unknown): Scalar[] {
@@ -53,7 +48,7 @@ function scalarList(key: string, value: unknown): Scalar[] {
   return list as Scalar[];
 }
 
-function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: LeafOptions): Omit<Leaf, 'field'> {
+function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: LeafOptions): { test: Test; requirement?: Requirement } {
   if (spec.exists) return { test: existsTest(field, values) };
   if (spec.fieldref)
     return {
@@ -91,21 +86,24 @@ function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: Le
     );
     return {
       test,
-      needles: spec.neq
-        ? undefined
-        : combineNeedles(
-            spec.all,
-            values.map((v) => regexNeedles(field, String(v))),
-          ),
+      requirement: valuesRequirement(
+        spec.all,
+        values.map((v) => regexNeedles(field, String(v))),
+      ),
     };
   }
   return stringLeaf(spec, field, values, options.placeholders);
 }
 
 /** Plain values: wildcards, transformations, case-insensitive unless `cased`; null = absent. */
-function stringLeaf(spec: FieldSpec, field: string, values: Scalar[], placeholders: Placeholders | undefined): Omit<Leaf, 'field'> {
+function stringLeaf(
+  spec: FieldSpec,
+  field: string,
+  values: Scalar[],
+  placeholders: Placeholders | undefined,
+): { test: Test; requirement: Requirement } {
   const tests: Test[] = [];
-  const needleSets: (FieldNeedle[] | undefined)[] = [];
+  const needleSets: (Clause | undefined)[] = [];
   for (const value of values) {
     if (value === null) {
       tests.push(spec.field === '' ? () => false : (ctx) => ctx.raw(field) == null);
@@ -119,7 +117,7 @@ function stringLeaf(spec: FieldSpec, field: string, values: Scalar[], placeholde
     tests.push(variantsTest(field, variants, spec));
     needleSets.push(variantNeedles(field, variants));
   }
-  return { test: combine(spec.all, tests), needles: spec.neq ? undefined : combineNeedles(spec.all, needleSets) };
+  return { test: combine(spec.all, tests), requirement: valuesRequirement(spec.all, needleSets) };
 }
 
 function variantsTest(field: string, variants: Piece[][], spec: FieldSpec): Test {
@@ -132,8 +130,8 @@ function variantsTest(field: string, variants: Piece[][], spec: FieldSpec): Test
   return spec.cased ? (ctx) => anyMatch(ctx.strings(field)) : (ctx) => anyMatch(ctx.lower(field));
 }
 
-function variantNeedles(field: string, variants: Piece[][]): FieldNeedle[] | undefined {
-  const needles: FieldNeedle[] = [];
+function variantNeedles(field: string, variants: Piece[][]): Clause | undefined {
+  const needles: Clause = [];
   for (const pieces of variants) {
     const needle = patternNeedle(pieces);
     if (!needle || needle.text.length === 0) return undefined;
@@ -142,23 +140,10 @@ function variantNeedles(field: string, variants: Piece[][]): FieldNeedle[] | und
   return needles;
 }
 
-/** OR of values needs a needle from each; AND (`all`) needs only the best one. */
-function combineNeedles(all: boolean, sets: (FieldNeedle[] | undefined)[]): FieldNeedle[] | undefined {
-  if (all) return bestNeedles(sets);
-  if (sets.some((s) => s === undefined)) return undefined;
-  return sets.flat() as FieldNeedle[];
-}
-
-/** The most selective of several sufficient needle sets: the one whose shortest literal is longest. */
-export function bestNeedles(sets: (FieldNeedle[] | undefined)[]): FieldNeedle[] | undefined {
-  let best: FieldNeedle[] | undefined;
-  let bestScore = -1;
-  for (const set of sets) {
-    if (!set) continue;
-    const score = Math.min(...set.map((n) => n.text.length)) * 1000 - set.length;
-    if (score > bestScore) [best, bestScore] = [set, score];
-  }
-  return best;
+/** OR of values: one clause of every value's literals; AND (`all`): each value's own clause. */
+function valuesRequirement(all: boolean, clauses: (Clause | undefined)[]): Requirement {
+  if (all) return requireAll(clauses.filter((c) => c !== undefined).map((c) => [c]));
+  return clauses.some((c) => c === undefined) ? [] : [clauses.flat() as Clause];
 }
 
 function combine(all: boolean, tests: Test[]): Test {
@@ -251,7 +236,7 @@ function cidrLeaf(field: string, value: Scalar): Test {
 }
 
 /** A regex's required literal as a prefilter needle (anywhere in the value). */
-function regexNeedles(field: string, pattern: string): FieldNeedle[] | undefined {
+function regexNeedles(field: string, pattern: string): Clause | undefined {
   const text = requiredLiteral(pattern);
   return text === undefined ? undefined : [{ field, text, placement: 'anywhere' }];
 }

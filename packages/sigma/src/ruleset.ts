@@ -233,8 +233,8 @@ export class RuleSet {
       get test() {
         return slot.get().test;
       },
-      get needles() {
-        return slot.get().detection.needles;
+      get requirement() {
+        return slot.get().detection.requirement;
       },
     };
     const primaries = primaryKey ? conditions[primaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
