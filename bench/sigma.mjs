@@ -6,7 +6,7 @@
  *   node bench/sigma.mjs        (after `npx tsc -b`; or `npm run bench:sigma`)
  *
  * Loading is measured in a fresh child process (cold: nothing cached, JIT cold), as a user's
- * `firebreak hunt` pays it. Matching runs every event through `RuleSet.match` for PASSES passes after
+ * `firebreak rules check` pays it. Events are plain objects (`record.flat()` behind `objectEvent`). Matching runs every event through `RuleSet.match` for PASSES passes after
  * a warm-up pass (which also builds the per-log-source prefilters); the fastest pass is kept.
  */
 import { execFileSync } from 'node:child_process';

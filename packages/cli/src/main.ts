@@ -40,6 +40,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`firebreak: ${(error as Error).message}\nRun "firebreak --help" for usage.\n`);
       process.exitCode = 2;
+    } else if (isInputError(error)) {
+      // A file that is missing, unreadable or not what it should be: the message says which.
+      process.stderr.write(`firebreak: ${(error as Error).message}\n`);
+      process.exitCode = 1;
     } else if ((error as { code?: string }).code === 'EPIPE') {
       process.exitCode = 0; // the reader went away (e.g. piped into head): not an error
     } else {
@@ -48,3 +52,12 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+function isInputError(error: unknown): boolean {
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  return (
+    (typeof code === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code)) ||
+    name === 'EvtxError' ||
+    name === 'InvalidRuleError'
+  );
+}

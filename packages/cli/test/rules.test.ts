@@ -104,3 +104,75 @@ test('rules test on a real EVTX and its evtx_dump JSON', { skip: sharedSkip(PAIR
     assert.match(result.stdout, /matched 1 of 1 events/);
   }
 });
+
+test('--placeholders, --mapping and --raw change how rules load and meet events', () => {
+  const rule = join(work, 'expand.yml');
+  writeFileSync(
+    rule,
+    GOOD.replace("Image|endswith: '\\whoami.exe'", "User|expand: '%admins%'").replace(
+      'category: process_creation',
+      'category: process_creation',
+    ),
+  );
+  const events = join(work, 'admins.jsonl');
+  writeFileSync(events, JSON.stringify({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, User: 'CORP\\root' }) + '\n');
+  const missing = firebreak('rules', 'check', rule);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stdout, /unsupported\s+\S*expand\.yml:\d+\s+search "selection": placeholder %admins% has no value/);
+  const placeholders = join(work, 'placeholders.yml');
+  writeFileSync(placeholders, 'admins:\n  - CORP\\root\n  - CORP\\admin\n');
+  assert.equal(firebreak('rules', 'check', '--placeholders', placeholders, rule).status, 0);
+  assert.equal(firebreak('rules', 'test', '--placeholders', placeholders, rule, events).status, 0);
+
+  // A log source no shipped mapping knows: noted, and it meets events only through a mapping or --raw.
+  const mac = join(work, 'mac.yml');
+  writeFileSync(mac, GOOD.replace('product: windows', 'product: macos'));
+  const macEvents = join(work, 'mac.jsonl');
+  writeFileSync(macEvents, JSON.stringify({ _source: 'esf', Image: 'x\\whoami.exe' }) + '\n');
+  assert.match(
+    firebreak('rules', 'check', mac).stdout,
+    /loaded\s+\S*mac\.yml\s+no log source mapping for product=macos, category=process_creation/,
+  );
+  assert.equal(firebreak('rules', 'test', mac, macEvents).status, 1);
+  assert.equal(firebreak('rules', 'test', '--raw', mac, macEvents).status, 0);
+  const mapping = join(work, 'macos.yml');
+  writeFileSync(
+    mapping,
+    'logsources:\n  - logsource: { product: macos, category: process_creation }\n    variants:\n      - name: esf\n        when: { _source: esf }\n',
+  );
+  const mapped = firebreak('rules', 'test', '--mapping', mapping, mac, macEvents);
+  assert.equal(mapped.status, 0, mapped.stderr);
+  assert.match(mapped.stdout, /variant esf: matched/);
+  const bad = firebreak('rules', 'check', '--mapping', join(work, 'nope.yml'), mac);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /nope\.yml/);
+});
+
+test('rules test runs every rule of a file and its correlations; missing files are clean errors', () => {
+  const rules = join(work, 'brute.yml');
+  writeFileSync(
+    rules,
+    `title: Failed logon\nname: failed\nlogsource: { product: windows, service: security }\ndetection: { s: { EventID: 4625 }, condition: s }\n---\n` +
+      `title: Logon\nname: logon\nlogsource: { product: windows, service: security }\ndetection: { s: { EventID: 4624 }, condition: s }\n---\n` +
+      `title: Many failures\ncorrelation: { type: event_count, rules: [failed], group-by: [IpAddress], timespan: 1m, condition: { gte: 2 } }\n`,
+  );
+  const events = join(work, 'logons.jsonl');
+  const at = (s: number) => `2024-05-01T10:00:0${s}Z`;
+  writeFileSync(
+    events,
+    [4625, 4625, 4624]
+      .map((id, i) => JSON.stringify({ Channel: 'Security', EventID: id, IpAddress: '10.0.0.1', TimeCreated_SystemTime: at(i) }))
+      .join('\n') + '\n',
+  );
+  const result = firebreak('rules', 'test', rules, events);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /CORRELATION\s+\S*logons\.jsonl:2\s+Many failures: event_count 2 for \{"IpAddress":"10\.0\.0\.1"\}/);
+  assert.match(result.stdout, /Failed logon: matched 2 of 3 events\nLogon: matched 1 of 3 events\n1 correlation alerts/);
+  const missingRule = firebreak('rules', 'test', join(work, 'none.yml'), events);
+  assert.equal(missingRule.status, 1);
+  assert.match(missingRule.stderr, /^firebreak: ENOENT: .*none\.yml/);
+  assert.doesNotMatch(missingRule.stderr, /at \w+ \(/, 'no stack trace');
+  const missingEvents = firebreak('rules', 'test', rules, join(work, 'none.evtx'));
+  assert.equal(missingEvents.status, 1);
+  assert.match(missingEvents.stderr, /^firebreak: cannot open .*none\.evtx/);
+});

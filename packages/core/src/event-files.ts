@@ -1,10 +1,12 @@
 /**
  * Reading events from files into the one flat event model: EVTX records through the reader's
  * lazy field view, evtx_dump JSON flattened the same way, other JSON objects as they are.
- * A bad JSON value is reported with its line and the rest of the file is still read.
+ * Files are streamed, so their size is not limited by memory. Damage is reported with where it
+ * is, and the events around it are still read.
  */
-import { readFile } from 'node:fs/promises';
-import { flattenEvtxJson, readEvtx, type JsonObject } from '@firebreak/evtx';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { flattenEvtxJson, readEvtx, type EvtxWarning, type JsonObject } from '@firebreak/evtx';
 import { objectEvent, type SigmaEvent } from '@firebreak/sigma';
 
 export interface FileEvent {
@@ -18,20 +20,30 @@ export interface ReadProblem {
   message: string;
 }
 
-/** Events of an `.evtx`, `.json` or `.jsonl` file; JSON problems go to `onProblem`. */
+/** Events of an `.evtx`, `.json` or `.jsonl` file; damaged records and bad JSON go to `onProblem`. */
 export async function* readEventFile(path: string, onProblem: (p: ReadProblem) => void = () => {}): AsyncGenerator<FileEvent> {
   if (/\.evtx$/i.test(path)) {
-    for await (const record of readEvtx(path)) yield { fields: record.fields(), origin: `${path}#${record.id}` };
+    const onWarning = (w: EvtxWarning): void =>
+      onProblem({ origin: `${path} ${w.chunk < 0 ? 'file header' : `chunk ${w.chunk}`} offset ${w.offset}`, message: w.message });
+    for await (const record of readEvtx(path, { onWarning })) yield { fields: record.fields(), origin: `${path}#${record.id}` };
     return;
   }
-  const text = await readFile(path, 'utf8');
-  for (const value of jsonValues(text)) {
-    const origin = `${path}:${value.line}`;
-    if ('error' in value) onProblem({ origin, message: value.error });
-    else if (value.object === null || typeof value.object !== 'object' || Array.isArray(value.object))
-      onProblem({ origin, message: 'not a JSON object' });
-    else yield { fields: toFields(value.object as JsonObject), origin };
+  // Line by line: memory holds one value at a time, whatever the file's size.
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const value of jsonValues(lines)) yield* eventOf(path, value, onProblem);
+}
+
+function* eventOf(path: string, value: JsonText, onProblem: (p: ReadProblem) => void): Generator<FileEvent> {
+  const origin = `${path}:${value.line}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.text);
+  } catch (e) {
+    onProblem({ origin, message: (e as Error).message });
+    return;
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) onProblem({ origin, message: 'not a JSON object' });
+  else yield { fields: toFields(parsed as JsonObject), origin };
 }
 
 /** evtx_dump JSON (`{"Event": {"System": …}}`) is flattened; anything else is read by path. */
@@ -42,61 +54,82 @@ export function toFields(object: JsonObject): SigmaEvent {
   return objectEvent(object);
 }
 
-type JsonValueAt = { line: number; object: unknown } | { line: number; error: string };
+/** The text of one top-level JSON value and the line it starts on. */
+export interface JsonText {
+  text: string;
+  line: number;
+}
 
 /**
- * Top-level JSON values one after another: JSON lines, or pretty-printed objects concatenated
- * (as evtx_dump writes them). A value that does not parse is reported and skipped.
+ * Top-level JSON values from lines of text: JSON lines, or pretty-printed objects one after
+ * another (as evtx_dump writes them). Damage stays local: a string still open at the end of a line
+ * (JSON strings cannot hold a line break), or a `{` opening a line inside an object (pretty
+ * printers indent nested objects), ends the broken value there and the next one is read. A
+ * byte-order mark, blank lines and evtx_dump's `Record N` lines are skipped.
  */
-export function* jsonValues(text: string): Generator<JsonValueAt> {
-  let line = 1;
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '\n') line++;
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
-      i++;
-      continue;
+export async function* jsonValues(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<JsonText> {
+  let value: string[] = [];
+  let start = 0;
+  let lineNumber = 0;
+  const scan = new BracketScan();
+  for await (let line of lines) {
+    lineNumber++;
+    if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    if (value.length > 0 && line.startsWith('{') && scan.depth > 0) {
+      yield { text: value.join('\n'), line: start };
+      value = [];
+      scan.reset();
     }
-    const end = valueEnd(text, i);
-    const startLine = line;
-    const chunk = text.slice(i, end);
-    for (let k = 0; k < chunk.length; k++) if (chunk.charCodeAt(k) === 10) line++;
-    i = end;
-    try {
-      yield { line: startLine, object: JSON.parse(chunk) };
-    } catch (e) {
-      yield { line: startLine, error: (e as Error).message };
+    while (line !== '') {
+      if (value.length === 0) {
+        const trimmed = line.trim();
+        if (trimmed === '' || /^Record \d+$/.test(trimmed)) break;
+        start = lineNumber;
+        if (trimmed[0] !== '{' && trimmed[0] !== '[') {
+          yield { text: line, line: lineNumber };
+          break;
+        }
+      }
+      const end = scan.feed(line);
+      if (end === BracketScan.OPEN) {
+        value.push(line);
+        break;
+      }
+      value.push(line.slice(0, end));
+      yield { text: value.join('\n'), line: start };
+      value = [];
+      scan.reset();
+      line = line.slice(end);
     }
   }
+  if (value.length > 0) yield { text: value.join('\n'), line: start };
 }
 
-/** End of the value starting at `start`: its closing brace, or the end of the line for anything else. */
-function valueEnd(text: string, start: number): number {
-  if (text[start] !== '{' && text[start] !== '[') {
-    const nl = text.indexOf('\n', start);
-    return nl < 0 ? text.length : nl;
-  }
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') {
-      if (--depth === 0) return i + 1;
-    } else if (c === '\n' && depth > 0 && text[start] === '{' && looksLikeNewValue(text, i + 1)) {
-      // An unterminated object followed by a new line-value: stop here so the damage stays local.
-      return i;
-    }
-  }
-  return text.length;
-}
+/** Tracks brackets and strings across the lines of one value. */
+class BracketScan {
+  static readonly OPEN = -1;
+  depth = 0;
+  private inString = false;
+  private escaped = false;
 
-/** A new top-level object at the start of a line after a broken one (JSON lines). */
-function looksLikeNewValue(text: string, at: number): boolean {
-  return text[at] === '{' && text[at + 1] === '"';
+  reset(): void {
+    this.depth = 0;
+    this.inString = this.escaped = false;
+  }
+
+  /** Index just past the value's closing bracket in `line`, or OPEN while the value goes on. */
+  feed(line: string): number {
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === '\\') this.escaped = true;
+        else if (c === '"') this.inString = false;
+      } else if (c === '"') this.inString = true;
+      else if (c === '{' || c === '[') this.depth++;
+      else if ((c === '}' || c === ']') && --this.depth === 0) return i + 1;
+    }
+    // A string cannot span lines: the value is broken, and ends here.
+    return this.inString ? line.length : BracketScan.OPEN;
+  }
 }

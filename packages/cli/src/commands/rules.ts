@@ -1,7 +1,16 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readEventFile } from '@firebreak/core';
-import { loadMapping, loadPlaceholders, loadRules, type Explanation, type FileReport, type LoadOptions } from '@firebreak/sigma';
+import { eventTime, readEventFile } from '@firebreak/core';
+import {
+  DetectionStream,
+  loadMapping,
+  loadPlaceholders,
+  loadRules,
+  type Explanation,
+  type FileReport,
+  type LoadOptions,
+  type RuleInfo,
+} from '@firebreak/sigma';
 import { UsageError, write } from '../output.js';
 
 const ENGINE_OPTIONS = `  --mapping FILE      a log source mapping file that overrides or extends the shipped
@@ -22,21 +31,23 @@ Options:
 ${ENGINE_OPTIONS}
   -h, --help          show this help
 
-Exit status: 0 when every file loaded, 1 when some did not, 2 for a usage error.`;
+Exit status: 0 when every file loaded, 1 when some did not (or there were none),
+2 for a usage error.`;
 
 export const RULES_TEST_HELP = `Usage: firebreak rules test RULE EVENTFILE [options]
 
-Runs one Sigma rule file on the events of EVENTFILE (.evtx, evtx_dump JSON, or JSON
-lines) and explains, event by event, which log source variant applied and which
-searches matched with the fields they read.
+Runs the Sigma rules of RULE (a file or folder) on the events of EVENTFILE (.evtx,
+evtx_dump JSON, or JSON lines) and explains, event by event, which log source
+variant applied and which searches matched with the fields they read. Correlations
+in RULE run on the rules' matches in event-time order as the file gives them.
 
 Options:
   --all               explain every event, not only those the rule matched
 ${ENGINE_OPTIONS}
   -h, --help          show this help
 
-Exit status: 0 when the rule matched at least one event, 1 when it matched none or
-could not load, 2 for a usage error.`;
+Exit status: 0 when a rule matched at least one event (or a correlation fired), 1
+when none did or no rule could load, 2 for a usage error.`;
 
 const ENGINE_ARGS = {
   mapping: { type: 'string', multiple: true },
@@ -47,8 +58,13 @@ const ENGINE_ARGS = {
 
 function engineOptions(values: { mapping?: string[]; raw?: boolean; placeholders?: string }): LoadOptions {
   if (values.raw && values.mapping) throw new UsageError('--raw and --mapping exclude each other');
-  const mapping = loadMapping({ files: values.mapping, raw: values.raw });
-  return { mapping, placeholders: values.placeholders ? loadPlaceholders(values.placeholders) : undefined };
+  try {
+    const mapping = loadMapping({ files: values.mapping, raw: values.raw });
+    return { mapping, placeholders: values.placeholders ? loadPlaceholders(values.placeholders) : undefined };
+  } catch (error) {
+    // A mapping or placeholder file that cannot be used is a problem with the command line.
+    throw new UsageError((error as Error).message);
+  }
 }
 
 export async function rulesCheck(args: string[]): Promise<number> {
@@ -65,6 +81,10 @@ export async function rulesCheck(args: string[]): Promise<number> {
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json, got "${values.format}"`);
   const started = performance.now();
   const { files } = loadRules(positionals, engineOptions(values));
+  if (files.length === 0) {
+    await write(process.stderr, `firebreak: no .yml or .yaml rule file under ${positionals.join(', ')}\n`);
+    return 1;
+  }
   const counts = { files: files.length, loaded: 0, unsupported: 0, invalid: 0 };
   for (const f of files) counts[f.status]++;
   if (values.format === 'json') {
@@ -100,28 +120,50 @@ export async function rulesTest(args: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UsageError('rules test needs RULE and EVENTFILE');
   const [rulePath, eventPath] = positionals as [string, string];
   const { ruleSet, files } = loadRules([rulePath], engineOptions(values));
-  const report = files[0]!;
-  if (report.status !== 'loaded' || ruleSet.size === 0) {
-    const why = report.reason ?? (report.notes.join('; ') || 'the file holds no detection rule');
-    await write(process.stderr, `firebreak: ${shortPath(rulePath)}${report.line ? `:${report.line}` : ''}: ${report.status}: ${why}\n`);
+  for (const f of files.filter((f) => f.status !== 'loaded')) {
+    await write(process.stderr, `firebreak: ${shortPath(f.file)}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}\n`);
+  }
+  if (ruleSet.size === 0) {
+    await write(process.stderr, `firebreak: no detection rule loaded from ${rulePath}\n`);
     return 1;
   }
-  const [rule] = ruleSet.ruleInfos;
+  const rules = ruleSet.ruleInfos;
+  const matched = new Map<RuleInfo, number>(rules.map((r) => [r, 0]));
+  const stream = ruleSet.correlations.length > 0 ? new DetectionStream(ruleSet) : undefined;
   let events = 0;
-  let matched = 0;
+  let alerts = 0;
+  let untimed = 0;
   const problems = (p: { origin: string; message: string }): void => void process.stderr.write(`warning: ${p.origin}: ${p.message}\n`);
   for await (const { fields, origin } of readEventFile(eventPath, problems)) {
     events++;
-    const explanation = ruleSet.explain(rule!.id ?? rule!.title, fields)!;
-    if (explanation.matched) matched++;
-    if (explanation.matched || values.all) await write(process.stdout, explain(origin, explanation));
+    for (const rule of rules) {
+      const explanation = ruleSet.explain(rule.id ?? rule.name ?? rule.title, fields)!;
+      if (explanation.matched) matched.set(rule, matched.get(rule)! + 1);
+      if (explanation.matched || values.all) await write(process.stdout, explain(origin, explanation, rules.length > 1));
+    }
+    if (!stream) continue;
+    const time = eventTime(fields);
+    if (time === undefined) untimed++;
+    else
+      for (const alert of stream.push(fields, time).correlations) {
+        alerts++;
+        await write(
+          process.stdout,
+          `CORRELATION  ${origin}  ${alert.correlation.title}: ${alert.correlation.type} ${alert.value} for ${JSON.stringify(alert.group)}\n`,
+        );
+      }
   }
-  await write(process.stdout, `\n${rule!.title}: matched ${matched} of ${events} events\n`);
-  return matched > 0 ? 0 : 1;
+  await write(process.stdout, '\n' + rules.map((r) => `${r.title}: matched ${matched.get(r)} of ${events} events\n`).join(''));
+  if (stream)
+    await write(
+      process.stdout,
+      `${alerts} correlation alerts${untimed ? ` (${untimed} events without a readable time were not correlated)` : ''}\n`,
+    );
+  return alerts > 0 || [...matched.values()].some((n) => n > 0) ? 0 : 1;
 }
 
-function explain(origin: string, e: Explanation): string {
-  const lines = [`${e.matched ? 'MATCH' : 'no match'}  ${origin}`];
+function explain(origin: string, e: Explanation, named: boolean): string {
+  const lines = [`${e.matched ? 'MATCH' : 'no match'}  ${origin}${named ? `  ${e.rule.title}` : ''}`];
   for (const v of e.variants) {
     lines.push(`  variant ${v.variant}: ${v.applies ? (v.matched ? 'matched' : 'applies, condition false') : 'not this kind of event'}`);
     if (!v.applies) continue;
