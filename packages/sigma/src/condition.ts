@@ -22,6 +22,8 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** Nesting (`not`, parentheses) a condition may have; real rules use a handful. */
+const MAX_DEPTH = 100;
 const KEYWORDS = new Set(['and', 'or', 'not', 'of', 'them', '1', 'any', 'all']);
 
 /** Parses `text`; `names` are the rule's search identifiers (for `them` and patterns). */
@@ -54,12 +56,18 @@ export function parseCondition(text: string, names: readonly string[]): Conditio
     }
     return args.length === 1 ? args[0]! : { op: 'and', args };
   };
+  let depth = 0;
   const parseNot = (): Condition => {
-    if (peekWord() === 'not') {
-      pos++;
-      return { op: 'not', arg: parseNot() };
+    if (++depth > MAX_DEPTH) fail(`nests deeper than ${MAX_DEPTH} levels`);
+    try {
+      if (peekWord() === 'not') {
+        pos++;
+        return { op: 'not', arg: parseNot() };
+      }
+      return parsePrimary();
+    } finally {
+      depth--;
     }
-    return parsePrimary();
   };
   const parsePrimary = (): Condition => {
     const token = tokens[pos++];

@@ -238,6 +238,9 @@ export interface CorrelationEngineOptions {
   maxEvents?: number;
 }
 
+/** How far ahead of the wall clock an event time may move the correlation clock. */
+const MAX_CLOCK_LEAD_MS = 24 * 3600 * 1000;
+
 /**
  * Streams matches through correlations. Memory is bounded by the timespans: everything older than
  * clock − timespan is evicted as the clock advances, idle groups included.
@@ -275,7 +278,8 @@ export class CorrelationEngine {
    */
   push(refs: readonly string[], event: SigmaEvent, time: number): CorrelationAlert[] {
     if (!Number.isFinite(time)) throw new RangeError(`correlation match time ${time} is not a number of milliseconds`);
-    if (time > this.clock) this.clock = time;
+    // A time far in the future (a wrong clock, a crafted event) must not age every other match out.
+    if (time > this.clock && time <= Date.now() + MAX_CLOCK_LEAD_MS) this.clock = time;
     this.sweepIfDue();
     const alerts: CorrelationAlert[] = [];
     this.feed(refs, event, time, alerts);

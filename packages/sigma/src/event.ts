@@ -33,6 +33,8 @@ export function stringForms(value: unknown): string[] {
   return [];
 }
 
+const NONE: string[] = [];
+
 /** Field names a context caches; names beyond it (crafted events with endless keys) are not cached. */
 const MAX_CACHED_FIELDS = 65_536;
 
@@ -48,6 +50,8 @@ export class EventContext {
   private readonly lowered: string[][] = [];
   private readonly loweredGeneration: number[] = [];
   private generation = 1;
+  /** Slots holding values of the current event. */
+  private readonly filled: number[] = [];
   private allExact: string[] | undefined;
   private allLowered: string[] | undefined;
 
@@ -56,6 +60,9 @@ export class EventContext {
   reset(event: SigmaEvent): this {
     this.event = event;
     this.generation++;
+    // Let go of the last event's values: a context outlives the events it has seen.
+    for (const slot of this.filled) this.exact[slot] = this.lowered[slot] = NONE;
+    this.filled.length = 0;
     this.allExact = this.allLowered = undefined;
     return this;
   }
@@ -69,6 +76,7 @@ export class EventContext {
     if (slot >= 0 && this.exactGeneration[slot] === this.generation) return this.exact[slot]!;
     const forms = stringForms(this.event.get(field));
     if (slot >= 0) {
+      this.filled.push(slot);
       this.exact[slot] = forms;
       this.exactGeneration[slot] = this.generation;
     }

@@ -76,12 +76,9 @@ class Prefilter {
  */
 export class Bucket {
   private readonly always: number[] = [];
-  /** Field prefilters as parallel arrays (iterating them allocates nothing), and by name. */
+  /** Field prefilters as parallel arrays: iterating them allocates nothing. */
   private readonly fields: string[] = [];
   private readonly prefilters: Prefilter[] = [];
-  private readonly byField = new Map<string, Prefilter>();
-  /** Indexes of fields with a dot, which an event may hold nested rather than among its keys. */
-  private readonly nestedFields: number[] = [];
   private readonly keywords: Prefilter | undefined;
   /** Per entry: the clauses seen so far (bits) and all of them; reused from event to event. */
   private readonly satisfied: Uint8Array;
@@ -112,11 +109,8 @@ export class Bucket {
     tables.delete(KEYWORDS);
     if (keywordTable) this.keywords = new Prefilter(keywordTable);
     for (const [field, table] of tables) {
-      const pf = new Prefilter(table);
-      if (field.includes('.')) this.nestedFields.push(this.fields.length);
       this.fields.push(field);
-      this.prefilters.push(pf);
-      this.byField.set(field, pf);
+      this.prefilters.push(new Prefilter(table));
     }
   }
 
@@ -127,19 +121,9 @@ export class Bucket {
   candidates(ctx: EventContext): { indexes: Int32Array; count: number } {
     let count = 0;
     for (const i of this.always) this.chosen[count++] = i;
-    if (this.keywords) {
-      // Every value is read for the keywords anyway: walk the event's fields once, scanning each
-      // for its own field's literals too; only nested names (`a.b`) are not among the keys.
-      for (const field of ctx.event.keys()) {
-        const value = ctx.raw(field);
-        const pf = this.byField.get(field);
-        if (pf) count = this.scan(pf, value, count);
-        count = this.scan(this.keywords, value, count);
-      }
-      for (const f of this.nestedFields) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
-    } else {
-      for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
-    }
+    // Named fields are read by name: an event's keys() need not list every name its get() knows.
+    for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
+    if (this.keywords) for (const field of ctx.event.keys()) count = this.scan(this.keywords, ctx.raw(field), count);
     for (let i = 0; i < this.touchedCount; i++) this.satisfied[this.touched[i]!] = 0;
     this.touchedCount = 0;
     sortPrefix(this.chosen, count);
@@ -181,13 +165,15 @@ function scanValue(matcher: LiteralMatcher, value: unknown, hits: LiteralHits): 
 const GATE_MAX_LENGTH = 1024;
 
 /**
- * A regular expression that matches wherever one of the (lowercase) literals occurs in the
+ * A regular expression that matches wherever one of the (lowercase, ASCII) literals occurs in the
  * lowercased text, tested on the text as it is: each literal character becomes the class of every
  * character whose lowercase starts with it (`k` also matches the Kelvin sign, `i` also `İ`), so the
- * gate never closes on text the automaton would admit.
+ * gate never closes on text the automaton would admit. Literals with other characters get no gate:
+ * lowercasing them can depend on their neighbours or change their length.
  */
 function literalGate(literals: string[]): RegExp | undefined {
-  if (literals.some((l) => l.length === 0) || literals.reduce((n, l) => n + l.length, 0) > GATE_MAX_LENGTH) return undefined;
+  if (literals.some((l) => l.length === 0 || /[^\x00-\x7f]/.test(l)) || literals.reduce((n, l) => n + l.length, 0) > GATE_MAX_LENGTH)
+    return undefined;
   return new RegExp(literals.map((l) => [...l].map(charClass).join('')).join('|'));
 }
 
@@ -207,9 +193,6 @@ function charClass(c: string): string {
       list.push(original);
       upperForms.set(first, list);
     }
-    // Σ lowercases to ς at the end of a word, which a character on its own never shows.
-    upperForms.get('\u03c3')!.push('\u03a3');
-    upperForms.set('\u03c2', ['\u03a3']);
   }
   const forms = [c, ...(upperForms.get(c) ?? [])];
   const escape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;

@@ -88,7 +88,7 @@ function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: Le
       test,
       requirement: valuesRequirement(
         spec.all,
-        values.map((v) => regexNeedles(field, String(v))),
+        values.map((v) => regexNeedles(field, String(v), flags.i)),
       ),
     };
   }
@@ -115,7 +115,7 @@ function stringLeaf(
       spec.field === '' && !spec.transforms.includes('contains') ? { ...spec, transforms: [...spec.transforms, 'contains'] } : spec;
     const variants = expandValue(String(value), keywordSpec, placeholders).map((p) => (spec.cased ? p : lowerPieces(p)));
     tests.push(variantsTest(field, variants, spec));
-    needleSets.push(variantNeedles(field, variants));
+    needleSets.push(variantNeedles(field, variants, spec.cased));
   }
   return { test: combine(spec.all, tests), requirement: valuesRequirement(spec.all, needleSets) };
 }
@@ -130,11 +130,16 @@ function variantsTest(field: string, variants: Piece[][], spec: FieldSpec): Test
   return spec.cased ? (ctx) => anyMatch(ctx.strings(field)) : (ctx) => anyMatch(ctx.lower(field));
 }
 
-function variantNeedles(field: string, variants: Piece[][]): Clause | undefined {
+/**
+ * One literal per variant. A `cased` value keeps its case in the leaf, so lowercasing it here must
+ * agree with lowercasing the event's value: true for ASCII, not for every script (Σ lowercases to
+ * σ or ς depending on what follows), so such values give no literal.
+ */
+function variantNeedles(field: string, variants: Piece[][], cased: boolean): Clause | undefined {
   const needles: Clause = [];
   for (const pieces of variants) {
     const needle = patternNeedle(pieces);
-    if (!needle || needle.text.length === 0) return undefined;
+    if (!needle || needle.text.length === 0 || (cased && /[^\x00-\x7f]/.test(needle.text))) return undefined;
     needles.push({ field, text: needle.text.toLowerCase(), placement: needle.placement });
   }
   return needles;
@@ -203,8 +208,15 @@ function timePartTest(field: string, part: TimePart, op: Comparison | undefined,
     });
 }
 
+/** A timestamp without a zone (Sysmon's `UtcTime`, `2024-01-01 10:00:00.123`) is UTC, whatever the host's zone. */
+function parseTimestamp(text: string): number {
+  const s = text.trim();
+  if (/(?:[zZ]|[+-]\d\d:?\d\d)$/.test(s) || !/^\d{4}-\d\d-\d\d[T ]\d/.test(s)) return Date.parse(s);
+  return Date.parse(`${s.replace(' ', 'T')}Z`);
+}
+
 function timePart(text: string, part: TimePart): number | undefined {
-  const ms = Date.parse(text);
+  const ms = parseTimestamp(text);
   if (Number.isNaN(ms)) return undefined;
   const d = new Date(ms);
   switch (part) {
@@ -236,8 +248,8 @@ function cidrLeaf(field: string, value: Scalar): Test {
 }
 
 /** A regex's required literal as a prefilter needle (anywhere in the value). */
-function regexNeedles(field: string, pattern: string): Clause | undefined {
-  const text = requiredLiteral(pattern);
+function regexNeedles(field: string, pattern: string, caseInsensitive: boolean): Clause | undefined {
+  const text = requiredLiteral(pattern, caseInsensitive);
   return text === undefined ? undefined : [{ field, text, placement: 'anywhere' }];
 }
 

@@ -98,6 +98,9 @@ function checkCombination(key: string, spec: FieldSpec, mods: string[]): void {
     if (mods.filter((m) => m === flag).length > 1) throw new InvalidRuleError(`modifier "${flag}" repeated in "${key}"`);
 }
 
+/** Values one rule value may expand to: beyond it a rule costs too much to load and to run. */
+const MAX_VARIANTS = 4096;
+
 /** A string being transformed; `bytes` once it holds encoded bytes (one char per byte). */
 interface Value {
   pieces: Piece[];
@@ -107,7 +110,11 @@ interface Value {
 /** Applies the key's transformations to one rule value: every string to look for (OR). */
 export function expandValue(raw: string, spec: FieldSpec, placeholders: Placeholders | undefined): Piece[][] {
   let values: Value[] = [{ pieces: parsePattern(raw), bytes: false }];
-  for (const transform of spec.transforms) values = values.flatMap((v) => applyTransform(transform, v, placeholders));
+  for (const transform of spec.transforms) {
+    values = values.flatMap((v) => applyTransform(transform, v, placeholders));
+    // windash and expand multiply: five spellings per flag, every placeholder combination.
+    if (values.length > MAX_VARIANTS) throw new UnsupportedError(`"${raw}" expands to more than ${MAX_VARIANTS} values`);
+  }
   return values.map((v) => v.pieces);
 }
 
@@ -184,6 +191,8 @@ function windash(pieces: Piece[]): Piece[][] {
   flat.forEach((c, i) => {
     if ((c === '-' || c === '/') && !isWordChar(flat[i - 1]) && isWordChar(flat[i + 1])) spots.push(i);
   });
+  if (DASHES.length ** spots.length > MAX_VARIANTS)
+    throw new UnsupportedError(`windash on ${spots.length} flags makes more than ${MAX_VARIANTS} values`);
   let variants: Piece[][] = [flat];
   for (const spot of spots) variants = variants.flatMap((v) => DASHES.map((d) => v.map((c, i) => (i === spot ? d : c))));
   return variants.map(merge);

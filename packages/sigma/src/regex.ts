@@ -357,11 +357,14 @@ const LITERAL_ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', f: 
 /**
  * The longest run of literal characters every match must contain, lowercased (for the prefilter,
  * which compares lowercased text), or undefined when the pattern guarantees none. Conservative:
- * only top-level text counts; groups, classes, escapes for classes and anything optional break a
- * run, and a top-level `|` means no guarantee.
+ * only top-level text counts; groups, classes, escapes other than escaped punctuation and `\t\n\r\f`
+ * (with the letters and digits they take, as in `\x41`), anything optional and every non-ASCII
+ * character break a run, and a top-level `|` means no guarantee. Case-insensitive patterns also
+ * break at `k` and `s`, which RE2 folds with the Kelvin sign and the long s, where lowercasing does not.
  */
-export function requiredLiteral(pattern: string): string | undefined {
+export function requiredLiteral(pattern: string, caseInsensitive = false): string | undefined {
   const source = translateRegex(pattern);
+  const insensitive = caseInsensitive || /\(\?[a-zA-Z]*i/.test(source);
   const runs: string[] = [];
   let run = '';
   let depth = 0;
@@ -369,15 +372,22 @@ export function requiredLiteral(pattern: string): string | undefined {
     if (run) runs.push(run);
     run = '';
   };
+  const usable = (char: string): boolean => char.charCodeAt(0) < 128 && !(insensitive && /[ksKS]/.test(char));
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
     if (c === '\\') {
       const next = source[i + 1] ?? '';
       i++;
       const char = /[^A-Za-z0-9]/.test(next) ? next : LITERAL_ESCAPES[next];
-      if (depth === 0 && char !== undefined && !isOptional(source, i + 1)) run += char;
-      else breakRun();
-      if (depth === 0 && char !== undefined && isRepeated(source, i + 1)) breakRun();
+      if (char === undefined) {
+        if (next === 'Q') return undefined;
+        // `\x41`, `\101`, `\pL`: the escape's operand is not literal text either.
+        while (/[A-Za-z0-9]/.test(source[i + 1] ?? '')) i++;
+        breakRun();
+      } else if (depth === 0 && usable(char) && !isOptional(source, i + 1)) {
+        run += char;
+        if (isRepeated(source, i + 1)) breakRun();
+      } else breakRun();
     } else if (c === '[') {
       i = classEnd(source, i);
       breakRun();
@@ -393,7 +403,7 @@ export function requiredLiteral(pattern: string): string | undefined {
       breakRun();
       if (c === '{') i = source.indexOf('}', i);
       if (i < 0) return undefined;
-    } else if (depth === 0 && !isOptional(source, i + 1)) {
+    } else if (depth === 0 && usable(c) && !isOptional(source, i + 1)) {
       run += c;
       if (isRepeated(source, i + 1)) breakRun();
     } else breakRun();

@@ -108,13 +108,14 @@ interface CompiledRule {
 
 /** Routing key values of an event are compared lowercased, numbers as their decimal text. */
 const routeValue = (v: unknown): string | undefined => stringForms(v)[0]?.toLowerCase();
-const MAX_CACHED_BUCKETS = 4096;
 
 export class RuleSet {
   private readonly rules: CompiledRule[] = [];
   private readonly entriesByKey = new Map<string, Entry[]>();
   private readonly owners: { rule: number; variant: number }[] = [];
   private readonly buckets = new Map<string, Bucket>();
+  /** Every `key=value` some entry is filed under. */
+  private readonly routeValues = new Set<string>();
   private readonly context = new EventContext(objectEvent({}));
   readonly correlations: CorrelationDocument[] = [];
   /** Rules whose log source no mapping knows: loaded, but only evaluated in raw mode. */
@@ -188,19 +189,34 @@ export class RuleSet {
     return { rule: rule.info, matched: variants.some((v) => v.matched), variants };
   }
 
+  /**
+   * The bucket of an event's log source: the entries filed under each routing field the event has
+   * (by name, so an extra field cannot hide the one a rule is routed by) and under "any". Values no
+   * rule is filed under count as "any", so crafted values cannot multiply buckets.
+   */
   private bucketFor(ctx: EventContext): Bucket {
-    const primary = firstRoute(ctx, PRIMARY_KEYS);
-    const secondary = firstRoute(ctx, SECONDARY_KEYS);
-    const key = `${primary}\u0000${secondary}`;
+    const primaries = this.routes(ctx, PRIMARY_KEYS);
+    const secondaries = this.routes(ctx, SECONDARY_KEYS);
+    const key = `${primaries.join('\u0001')}\u0000${secondaries.join('\u0001')}`;
     const cached = this.buckets.get(key);
     if (cached) return cached;
-    const entries: Entry[] = [];
-    for (const p of new Set([primary, ANY_VALUE]))
-      for (const s of new Set([secondary, ANY_VALUE])) entries.push(...(this.entriesByKey.get(`${p}\u0000${s}`) ?? []));
-    const bucket = new Bucket(entries.sort((a, b) => a.order - b.order));
-    // Keys come from event data: cap the cache so crafted events cannot grow it without bound.
-    if (this.buckets.size < MAX_CACHED_BUCKETS) this.buckets.set(key, bucket);
+    const entries = new Set<Entry>();
+    for (const p of primaries)
+      for (const s of secondaries) for (const entry of this.entriesByKey.get(`${p}\u0000${s}`) ?? []) entries.add(entry);
+    const bucket = new Bucket([...entries].sort((a, b) => a.order - b.order));
+    this.buckets.set(key, bucket);
     return bucket;
+  }
+
+  /** `key=value` for each routing field of the event some rule is filed under, then "any". */
+  private routes(ctx: EventContext, keys: readonly string[]): string[] {
+    const routes: string[] = [];
+    for (const key of keys) {
+      const value = routeValue(ctx.raw(key));
+      if (value !== undefined && this.routeValues.has(`${key}=${value}`)) routes.push(`${key}=${value}`);
+    }
+    routes.push(ANY_VALUE);
+    return routes;
   }
 
   private addRule(doc: RuleDocument, filters: FilterDocument[], options: LoadOptions): string[] {
@@ -237,8 +253,11 @@ export class RuleSet {
         return slot.get().detection.requirement;
       },
     };
-    const primaries = primaryKey ? conditions[primaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
-    const secondaries = secondaryKey ? conditions[secondaryKey]!.map((v) => String(v).toLowerCase()) : [ANY_VALUE];
+    const routesOf = (key: string | undefined): string[] =>
+      key ? conditions[key]!.map((v) => `${key}=${String(v).toLowerCase()}`) : [ANY_VALUE];
+    const primaries = routesOf(primaryKey);
+    const secondaries = routesOf(secondaryKey);
+    for (const route of [...primaries, ...secondaries]) this.routeValues.add(route);
     for (const p of primaries) {
       for (const s of secondaries) {
         const key = `${p}\u0000${s}`;
@@ -267,8 +286,11 @@ export class RuleSet {
         const own = filters.filter((f) => f.rules.some((r) => r === doc.id || r === doc.name));
         for (const note of set.addRule(doc, own, options)) onNote(doc, note);
       } catch (e) {
-        if (!(e instanceof InvalidRuleError || e instanceof UnsupportedError)) throw e;
-        onProblem(doc, e instanceof UnsupportedError ? 'unsupported' : 'invalid', e.message, searchLine(doc, e.message));
+        // A detection nested deeper than the stack allows is a broken rule, not a broken load.
+        if (e instanceof RangeError) onProblem(doc, 'invalid', `the detection is nested too deeply (${e.message})`, doc.location.line);
+        else if (e instanceof InvalidRuleError || e instanceof UnsupportedError) {
+          onProblem(doc, e instanceof UnsupportedError ? 'unsupported' : 'invalid', e.message, searchLine(doc, e.message));
+        } else throw e;
       }
     }
     set.addCorrelations(
@@ -299,7 +321,7 @@ export class RuleSet {
 }
 
 function compileVariant(doc: RuleDocument, variant: LogSourceVariant, filters: FilterDocument[], options: LoadOptions): CompiledVariant {
-  const rename = (field: string): string => variant.fields[field] ?? field;
+  const rename = (field: string): string => (Object.hasOwn(variant.fields, field) ? variant.fields[field]! : field);
   const detection = compileDetection(doc.searches, doc.conditions, { rename, placeholders: options.placeholders });
   const filterTests = filters.map((f) => compileDetection(f.searches, f.conditions, { rename, placeholders: options.placeholders }).test);
   const test: Test = filterTests.length === 0 ? detection.test : (ctx) => detection.test(ctx) && filterTests.every((t) => t(ctx));
@@ -321,14 +343,6 @@ function conditionsTest(conditions: Record<string, readonly (string | number)[]>
     for (const check of checks) if (!check(ctx)) return false;
     return true;
   };
-}
-
-function firstRoute(ctx: EventContext, keys: readonly string[]): string {
-  for (const key of keys) {
-    const value = routeValue(ctx.raw(key));
-    if (value !== undefined) return value;
-  }
-  return ANY_VALUE;
 }
 
 function matchedFields(compiled: CompiledVariant, ctx: EventContext): Record<string, unknown> {

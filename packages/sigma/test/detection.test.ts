@@ -1,7 +1,7 @@
 /** Detection semantics, modifier by modifier and condition by condition, positive and negative. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadMapping, loadRuleSources } from '../src/index.js';
+import { loadMapping, loadRuleSources, objectEvent, type SigmaEvent } from '../src/index.js';
 import { compileRule, fires, reportFor, ruleYaml } from './support/rules.js';
 
 interface Case {
@@ -310,4 +310,67 @@ test('the prefilter never hides a match: case folding beyond ASCII, regex litera
   const regex = compileRule(`sel:\n  CommandLine|re: '(?i)rundll32\\.exe.*,#\\d'\ncondition: sel`);
   assert.equal(fires(regex, { CommandLine: 'C:\\RUNDLL32.EXE evil.dll,#1' }), true);
   assert.equal(fires(regex, { CommandLine: 'C:\\rundll32.exe evil.dll,Start' }), false);
+});
+
+/** Fires through the index and prefilter, and agrees with evaluating the rule without them. */
+function firesExactly(rules: ReturnType<typeof compileRule>, event: SigmaEvent): boolean {
+  const fast = rules.match(event).length > 0;
+  assert.equal(fast, rules.matchExhaustive(event).length > 0, `prefilter disagrees on ${JSON.stringify([...event.keys()])}`);
+  return fast;
+}
+
+test('the prefilter keeps rules whose literals only case folding or escapes reveal', () => {
+  const cases: [string, Record<string, unknown>][] = [
+    [`sel:\n  F|re: '\\x41BCDEF'\ncondition: sel`, { F: 'ABCDEF' }],
+    [`sel:\n  F|re: '\\101bcd'\ncondition: sel`, { F: 'Abcd' }],
+    [`sel:\n  F|re|i: 'powershell'\ncondition: sel`, { F: 'power\u017fhell' }],
+    [`sel:\n  F|re: '(?i)kerberos'\ncondition: sel`, { F: '\u212aerberos' }],
+    [`sel:\n  F|contains: 'a\u{1f600}b'\ncondition: sel`, { F: 'xa\u{1f600}bx' }],
+    [`sel:\n  F|contains: '\u0130x'\ncondition: sel`, { F: '\u0130x' }],
+    [`sel:\n  F|cased|contains: '\u03a3'\ncondition: sel`, { F: '\u0391\u03a3' }],
+  ];
+  for (const [detection, event] of cases) assert.equal(firesExactly(compileRule(detection), objectEvent(event)), true, detection);
+});
+
+test('a field get() knows but keys() does not list is still prefiltered, keyword rules or not', () => {
+  const rules = compileRule(`sel:\n  Image|endswith: '\\evil.exe'\nkw:\n  - 'zzz'\ncondition: sel or kw`);
+  const event: SigmaEvent = { get: (f) => (f === 'Image' ? 'C:\\evil.exe' : undefined), keys: () => ['image'] };
+  assert.equal(firesExactly(rules, event), true);
+});
+
+test('an extra routing field cannot hide an event from the rules routed by another', () => {
+  const rule = `title: nc\nlogsource: { product: linux, category: process_creation }\ndetection: { s: { Image|endswith: '/nc' }, condition: s }\n`;
+  const { ruleSet } = loadRuleSources([{ file: 'nc.yml', text: rule }], { mapping: loadMapping() });
+  const event = objectEvent({ _source: 'firebreak-agent', _kind: 'process_creation', EventID: 1, Channel: 'x', Image: '/usr/bin/nc' });
+  assert.equal(ruleSet.match(event).length, 1);
+});
+
+test('time parts read zone-less timestamps as UTC; raw mode takes any field name', () => {
+  assert.equal(fires(compileRule(`sel:\n  UtcTime|hour: 10\ncondition: sel`), { UtcTime: '2024-01-01 10:00:00.123' }), true);
+  const odd = compileRule(`sel:\n  constructor: x\n  toString: y\ncondition: sel`);
+  assert.equal(fires(odd, { constructor: 'x', toString: 'y' }), true);
+  assert.equal(fires(odd, { a: 1 }), false);
+});
+
+test('rules that would expand without bound are refused quickly, not loaded', () => {
+  const started = performance.now();
+  const aliases = ['a0: &a0 [x, y, z, w, v, u, t, s, r, q]'];
+  for (let i = 1; i < 8; i++)
+    aliases.push(
+      `a${i}: &a${i} [*a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}]`,
+    );
+  const bomb = reportFor(
+    `title: bomb\nlogsource: { product: test }\nx:\n${aliases.map((a) => `  ${a}`).join('\n')}\ndetection:\n  sel:\n    F: *a7\n  condition: sel\n`,
+  );
+  assert.equal(bomb.status, 'invalid');
+  assert.match(bomb.reason!, /expands to more than/);
+  const dashes = reportFor(
+    ruleYaml(`sel:\n  C|windash|contains: '${Array.from({ length: 9 }, (_, i) => `-f${i}`).join(' ')}'\ncondition: sel`),
+  );
+  assert.equal(dashes.status, 'unsupported');
+  assert.match(dashes.reason!, /windash on 9 flags/);
+  const deep = reportFor(ruleYaml(`sel:\n  A: 1\ncondition: ${'not '.repeat(5000)}sel`));
+  assert.equal(deep.status, 'invalid');
+  assert.match(deep.reason!, /nests deeper than/);
+  assert.ok(performance.now() - started < 5000, 'refusing took too long');
 });
