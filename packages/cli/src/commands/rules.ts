@@ -38,8 +38,9 @@ export const RULES_TEST_HELP = `Usage: firebreak rules test RULE EVENTFILE [opti
 
 Runs the Sigma rules of RULE (a file or folder) on the events of EVENTFILE (.evtx,
 evtx_dump JSON, or JSON lines) and explains, event by event, which log source
-variant applied and which searches matched with the fields they read. Correlations
-in RULE run on the rules' matches in event-time order as the file gives them.
+variant applied and which searches matched with the fields they read. The rules'
+matches go, in the file's order, through the correlations RULE holds, timed by the
+events' own times.
 
 Options:
   --all               explain every event, not only those the rule matched
