@@ -44,16 +44,41 @@ if (process.argv[2] === '--load-child') {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
+/** The sample records as plain objects (`flat`) and as the reader's lazy views (`fields`). */
 async function parsedEvents() {
-  const events = [];
+  const flat = [];
+  const lazy = [];
   for (const file of testkit.findFiles(SAMPLES, '.evtx')) {
     try {
-      for await (const record of evtx.readEvtx(file)) events.push(sigma.objectEvent(record.flat()));
+      for await (const record of evtx.readEvtx(file)) {
+        flat.push(sigma.objectEvent(record.flat()));
+        lazy.push(record.fields());
+      }
     } catch (error) {
       console.warn(`skipped ${file}: ${error.message}`);
     }
   }
-  return events;
+  return { flat, lazy };
+}
+
+/** Time per event by log source (Channel/EventID), over PASSES passes: where the time goes. */
+function byLogSource(ruleSet, events) {
+  const costs = new Map();
+  for (let pass = 0; pass < PASSES; pass++) {
+    for (const e of events) {
+      const started = performance.now();
+      ruleSet.match(e);
+      const key = `${e.get('Channel')} ${e.get('EventID')}`;
+      const cost = costs.get(key) ?? { events: 0, ms: 0 };
+      cost.events++;
+      cost.ms += performance.now() - started;
+      costs.set(key, cost);
+    }
+  }
+  const total = [...costs.values()].reduce((n, c) => n + c.ms, 0);
+  return [...costs]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([key, c]) => ({ key, events: c.events / PASSES, usPerEvent: (c.ms / c.events) * 1000, share: c.ms / total }));
 }
 
 /** A fixed pseudo-random order, so subsets are the same from run to run. */
@@ -89,13 +114,24 @@ console.log(
   `load + compile, cold process: ${(load.loadMs / 1000).toFixed(2)} s (${fmt(load.rules)} mapped rules, ${fmt(load.unmapped)} with a log source no mapping knows), RSS ${fmt(load.rssMb)} MB`,
 );
 
-const events = await parsedEvents();
+const { flat: events, lazy } = await parsedEvents();
 console.log(`events: ${fmt(events.length)} parsed records from ${SAMPLES}`);
 const allFiles = shuffled(COLLECTIONS.flatMap((c) => sigma.ruleFiles(c)));
 console.log('\n| rule files | mapped rules | prefilter build + first pass (s) | events/s | matches |');
 console.log('| ---------: | -----------: | -------------------------------: | -------: | ------: |');
+let all;
 for (const count of [...SUBSETS, allFiles.length]) {
   const { ruleSet } = sigma.loadRules(allFiles.slice(0, count));
   const r = measure(ruleSet, events);
   console.log(`| ${fmt(count)} | ${fmt(ruleSet.size)} | ${(r.warmMs / 1000).toFixed(2)} | ${fmt(r.eventsPerSecond)} | ${fmt(r.matches)} |`);
+  all = ruleSet;
+}
+
+const lazyRun = measure(all, lazy);
+console.log(`\nall rules on the reader's lazy views (record.fields()), not plain objects: ${fmt(lazyRun.eventsPerSecond)} events/s`);
+console.log('\nall rules, time by log source (top 5):');
+for (const row of byLogSource(all, events).slice(0, 5)) {
+  console.log(
+    `  ${row.key}: ${fmt(row.events)} events, ${row.usPerEvent.toFixed(1)} µs an event, ${(row.share * 100).toFixed(0)} % of the time`,
+  );
 }

@@ -40,22 +40,17 @@ export function parseCondition(text: string, names: readonly string[]): Conditio
     return t?.kind === 'word' ? t.text.toLowerCase() : undefined;
   };
 
-  const parseOr = (): Condition => {
-    const args = [parseAnd()];
-    while (peekWord() === 'or') {
+  /** `next (op next)*`: the operands of one precedence level. */
+  const chain = (op: 'and' | 'or', next: () => Condition): Condition => {
+    const args = [next()];
+    while (peekWord() === op) {
       pos++;
-      args.push(parseAnd());
+      args.push(next());
     }
-    return args.length === 1 ? args[0]! : { op: 'or', args };
+    return args.length === 1 ? args[0]! : { op, args };
   };
-  const parseAnd = (): Condition => {
-    const args = [parseNot()];
-    while (peekWord() === 'and') {
-      pos++;
-      args.push(parseNot());
-    }
-    return args.length === 1 ? args[0]! : { op: 'and', args };
-  };
+  const parseOr = (): Condition => chain('or', parseAnd);
+  const parseAnd = (): Condition => chain('and', parseNot);
   let depth = 0;
   const parseNot = (): Condition => {
     if (++depth > MAX_DEPTH) fail(`nests deeper than ${MAX_DEPTH} levels`);

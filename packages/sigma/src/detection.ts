@@ -25,12 +25,8 @@ export interface CompiledDetection {
   requirement: Requirement;
 }
 
-/** Values and maps a detection may hold: YAML aliases can make a small file expand without bound. */
-const MAX_DETECTION_NODES = 100_000;
-
 /** Field names a detection reads (rule side), without compiling it: for log source variants. */
 export function detectionFields(searches: Record<string, unknown>): Set<string> {
-  checkSize(searches);
   const fields = new Set<string>();
   const visit = (definition: unknown): void => {
     if (Array.isArray(definition)) definition.forEach(visit);
@@ -45,24 +41,11 @@ export function detectionFields(searches: Record<string, unknown>): Set<string> 
   return fields;
 }
 
-/** Refuses detections that expand (through YAML aliases) beyond what a rule needs. */
-function checkSize(searches: Record<string, unknown>): void {
-  let nodes = 0;
-  const visit = (node: unknown): void => {
-    if (++nodes > MAX_DETECTION_NODES)
-      throw new InvalidRuleError(`the detection expands to more than ${MAX_DETECTION_NODES} values (YAML aliases?)`);
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (node !== null && typeof node === 'object') Object.values(node).forEach(visit);
-  };
-  visit(searches);
-}
-
 export function compileDetection(
   searches: Record<string, unknown>,
   conditions: readonly string[],
   options: LeafOptions,
 ): CompiledDetection {
-  checkSize(searches);
   const compiled = new Map<string, CompiledSearch>();
   for (const [name, definition] of Object.entries(searches))
     compiled.set(

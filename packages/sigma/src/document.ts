@@ -49,8 +49,9 @@ export function parseDocuments(text: string, file?: string): DocumentResult[] {
 function lazyLocator(text: string, file: string | undefined) {
   let located: { doc: Document; at: (offset: number | undefined) => SourceLocation }[] | undefined;
   const documents = () => (located ??= locatedDocuments(text, file).filter(({ doc }) => !isEmptyDocument(doc)));
+  let starts: number[] | undefined;
   return {
-    documentLine: (index: number) => documentStartLines(text)[index],
+    documentLine: (index: number) => (starts ??= documentStartLines(text))[index],
     line: (index: number, path: string[]) => {
       const entry = documents()[index];
       return entry ? keyLine(entry.doc, entry.at, path) : undefined;
@@ -91,12 +92,19 @@ function parseLocated(text: string, file: string | undefined): DocumentResult[] 
       const [error] = doc.errors;
       if (error) return { ok: false, status: 'invalid', reason: `YAML: ${error.message.split('\n')[0]}`, location: at(error.pos[0]) };
       const start = isNode(doc.contents) ? doc.contents.range?.[0] : undefined;
-      return readRaw(doc.toJS({ maxAliasCount: 100 }), at(start), (path) => keyLine(doc, at, path));
+      let raw: unknown;
+      try {
+        raw = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        return { ok: false, status: 'invalid', reason: `YAML: ${(e as Error).message}`, location: at(start) };
+      }
+      return readRaw(raw, at(start), (path) => keyLine(doc, at, path));
     });
 }
 
 function isEmptyDocument(doc: Document): boolean {
-  return doc.errors.length === 0 && (doc.contents === null || (isNode(doc.contents) && doc.toJS() === null));
+  // Looked at without converting the document: a hostile one (aliases) must not be expanded here.
+  return doc.errors.length === 0 && (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null));
 }
 
 /** The line of the key at `path` (`selection:`), not of its value, which may start a line later. */
@@ -226,6 +234,7 @@ function readLogSource(raw: Record<string, unknown>, lineOf: LineOf): LogSource 
 
 /** The `detection` (or `filter`) map: search identifiers plus a condition or condition list. */
 function readDetection(map: Record<string, unknown>, key: string, lineOf: LineOf, skip: string[] = []) {
+  checkSize(map, key, lineOf);
   const condition = map.condition;
   const conditions = Array.isArray(condition) ? condition : [condition];
   if (condition === undefined || conditions.length === 0 || !conditions.every((c) => typeof c === 'string' && c.trim() !== '')) {
@@ -240,6 +249,20 @@ function readDetection(map: Record<string, unknown>, key: string, lineOf: LineOf
   if ('timeframe' in map) throw new UnsupportedError(`${key}.timeframe is Sigma 1 aggregation syntax, replaced by correlation rules`);
   if (Object.keys(searches).length === 0) fail(`${key} has no search identifier`, lineOf, [key]);
   return { searches, searchLine, conditions: conditions as string[] };
+}
+
+/** Values and maps a detection may hold: YAML aliases can make a small file expand without bound. */
+const MAX_DETECTION_NODES = 100_000;
+
+/** Refuses a detection that expands (through YAML aliases) beyond what any rule needs, before anything walks it again. */
+function checkSize(map: Record<string, unknown>, key: string, lineOf: LineOf): void {
+  let nodes = 0;
+  const visit = (node: unknown): void => {
+    if (++nodes > MAX_DETECTION_NODES) fail(`${key} expands to more than ${MAX_DETECTION_NODES} values (YAML aliases?)`, lineOf, [key]);
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === 'object') Object.values(node).forEach(visit);
+  };
+  visit(map);
 }
 
 function readRule(raw: Record<string, unknown>, meta: DocumentMeta, lineOf: LineOf): RuleDocument {

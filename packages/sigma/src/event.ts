@@ -26,11 +26,16 @@ export function objectEvent(object: Record<string, unknown>): SigmaEvent {
 
 /** The string forms of a value as rules compare them; nested objects have none. */
 export function stringForms(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  if (typeof value === 'string') return [value];
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return [String(value)];
   if (Array.isArray(value)) return value.flatMap(stringForms);
-  return [];
+  const text = scalarText(value);
+  return text === undefined ? [] : [text];
+}
+
+/** A single value as rules compare it: strings as they are, numbers and booleans as text, anything else none. */
+export function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return undefined;
 }
 
 const NONE: string[] = [];

@@ -4,7 +4,7 @@
  * over every rule's literals decides which rules are worth evaluating, so the cost per event grows
  * with the literals that occur, not with the number of rules.
  */
-import type { EventContext } from './event.js';
+import { scalarText, type EventContext } from './event.js';
 import type { Test } from './leaf.js';
 import { ANYWHERE, EXACT, LiteralHits, LiteralMatcher, PREFIX, SUFFIX } from './literals.js';
 import type { Placement } from './pattern.js';
@@ -152,13 +152,12 @@ export class Bucket {
 
 /** A value in its string forms (as `stringForms`), lowercased, without allocating for plain ASCII text. */
 function scanValue(matcher: LiteralMatcher, value: unknown, hits: LiteralHits): void {
-  if (typeof value === 'string') {
-    if (!matcher.scanAsciiFolded(value, hits)) matcher.scan(value.toLowerCase(), hits);
-  } else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-    matcher.scan(String(value).toLowerCase(), hits);
-  } else if (Array.isArray(value)) {
+  if (Array.isArray(value)) {
     for (const item of value) scanValue(matcher, item, hits);
+    return;
   }
+  const text = scalarText(value);
+  if (text !== undefined && !matcher.scanAsciiFolded(text, hits)) matcher.scan(text.toLowerCase(), hits);
 }
 
 /** Literals a gate may hold: beyond this total length the automaton alone is cheaper and bounded. */
@@ -200,10 +199,9 @@ function charClass(c: string): string {
 }
 
 function gateOpens(gate: RegExp, value: unknown): boolean {
-  if (typeof value === 'string') return gate.test(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return gate.test(String(value));
   if (Array.isArray(value)) return value.some((item) => gateOpens(gate, item));
-  return false;
+  const text = scalarText(value);
+  return text !== undefined && gate.test(text);
 }
 
 /** Insertion sort of the first `count` values: candidate lists are short and nearly sorted. */

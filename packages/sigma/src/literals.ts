@@ -108,19 +108,7 @@ export class LiteralMatcher {
 
   /** ORs into `hits` the flags of every needle occurrence in `text`; does not clear `hits`. */
   scan(text: string, hits: LiteralHits): void {
-    const last = text.length - 1;
-    if (this.outStart[1] > 0) this.reportEmptyNeedles(text.length, hits);
-    const { firstOutput, nextOutput, depth, outStart, outNeedles } = this;
-    let state = ROOT;
-    for (let i = 0; i <= last; i++) {
-      state = this.transition(state, text.charCodeAt(i));
-      for (let found = firstOutput[state]; found !== ROOT; found = nextOutput[found]) {
-        const starts = depth[found] === i + 1;
-        const ends = i === last;
-        const flags = ANYWHERE | (starts ? PREFIX : 0) | (ends ? SUFFIX : 0) | (starts && ends ? EXACT : 0);
-        for (let k = outStart[found]; k < outStart[found + 1]; k++) hits.mark(outNeedles[k], flags);
-      }
-    }
+    this.run(text, hits, false);
   }
 
   /**
@@ -129,14 +117,21 @@ export class LiteralMatcher {
    * unit, where only full `toLowerCase` is exact; the caller then scans `text.toLowerCase()`.
    */
   scanAsciiFolded(text: string, hits: LiteralHits): boolean {
+    return this.run(text, hits, true);
+  }
+
+  /** The scan itself; with `fold`, ASCII letters are lowercased and a non-ASCII unit stops it (false). */
+  private run(text: string, hits: LiteralHits, fold: boolean): boolean {
     const last = text.length - 1;
     if (this.outStart[1] > 0) this.reportEmptyNeedles(text.length, hits);
     const { firstOutput, nextOutput, depth, outStart, outNeedles } = this;
     let state = ROOT;
     for (let i = 0; i <= last; i++) {
       let unit = text.charCodeAt(i);
-      if (unit >= ASCII) return false;
-      if (unit >= 65 && unit <= 90) unit |= 32;
+      if (fold) {
+        if (unit >= ASCII) return false;
+        if (unit >= 65 && unit <= 90) unit |= 32;
+      }
       state = this.transition(state, unit);
       for (let found = firstOutput[state]; found !== ROOT; found = nextOutput[found]) {
         const starts = depth[found] === i + 1;
