@@ -8,12 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { flattenEvtxJson, readEvtx, type EvtxWarning, type JsonObject } from '@firebreak/evtx';
 import { objectEvent, type SigmaEvent } from '@firebreak/sigma';
-
-export interface FileEvent {
-  fields: SigmaEvent;
-  /** Where the event is: `file:line` for JSON, `file#record` for EVTX. */
-  origin: string;
-}
+import { FirebreakEvent } from './event.js';
 
 export interface ReadProblem {
   origin: string;
@@ -21,11 +16,14 @@ export interface ReadProblem {
 }
 
 /** Events of an `.evtx`, `.json` or `.jsonl` file; damaged records and bad JSON go to `onProblem`. */
-export async function* readEventFile(path: string, onProblem: (p: ReadProblem) => void = () => {}): AsyncGenerator<FileEvent> {
+export async function* readEventFile(path: string, onProblem: (p: ReadProblem) => void = () => {}): AsyncGenerator<FirebreakEvent> {
   if (/\.evtx$/i.test(path)) {
     const onWarning = (w: EvtxWarning): void =>
       onProblem({ origin: `${path} ${w.chunk < 0 ? 'file header' : `chunk ${w.chunk}`} offset ${w.offset}`, message: w.message });
-    for await (const record of readEvtx(path, { onWarning })) yield { fields: record.fields(), origin: `${path}#${record.id}` };
+    for await (const record of readEvtx(path, { onWarning }))
+      yield new FirebreakEvent(record.fields(), { file: path, format: 'evtx', origin: `${path}#${record.id}` }, () => record.json(), {
+        recordId: Number(record.id),
+      });
     return;
   }
   // Line by line: memory holds one value at a time, whatever the file's size.
@@ -33,7 +31,7 @@ export async function* readEventFile(path: string, onProblem: (p: ReadProblem) =
   for await (const value of jsonValues(lines)) yield* eventOf(path, value, onProblem);
 }
 
-function* eventOf(path: string, value: JsonText, onProblem: (p: ReadProblem) => void): Generator<FileEvent> {
+function* eventOf(path: string, value: JsonText, onProblem: (p: ReadProblem) => void): Generator<FirebreakEvent> {
   const origin = `${path}:${value.line}`;
   let parsed: unknown;
   try {
@@ -43,15 +41,22 @@ function* eventOf(path: string, value: JsonText, onProblem: (p: ReadProblem) => 
     return;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) onProblem({ origin, message: 'not a JSON object' });
-  else yield { fields: toFields(parsed as JsonObject), origin };
+  else {
+    const object = parsed as JsonObject;
+    const evtxJson = isEvtxJson(object);
+    const fields = evtxJson ? objectEvent(flattenEvtxJson(object)) : objectEvent(object);
+    yield new FirebreakEvent(fields, { file: path, format: evtxJson ? 'evtx-json' : 'json', origin }, () => object);
+  }
 }
 
 /** evtx_dump JSON (`{"Event": {"System": …}}`) is flattened; anything else is read by path. */
 export function toFields(object: JsonObject): SigmaEvent {
+  return isEvtxJson(object) ? objectEvent(flattenEvtxJson(object)) : objectEvent(object);
+}
+
+function isEvtxJson(object: JsonObject): boolean {
   const event = object.Event;
-  if (event !== null && typeof event === 'object' && !Array.isArray(event) && 'System' in event)
-    return objectEvent(flattenEvtxJson(object));
-  return objectEvent(object);
+  return event !== null && typeof event === 'object' && !Array.isArray(event) && 'System' in event;
 }
 
 /** The text of one top-level JSON value and the line it starts on. */

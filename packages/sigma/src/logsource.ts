@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
-import type { LogSource } from './types.js';
+import { stringForms } from './event.js';
+import type { LogSource, SigmaEvent } from './types.js';
 
 export interface LogSourceVariant {
   /** Short name for explanations, e.g. 'sysmon', 'security-4688'. */
@@ -27,6 +28,8 @@ export interface LogSourceMapping {
    * them are left out, so a known logsource may give an empty list.
    */
   resolve(logsource: LogSource, ruleFields: ReadonlySet<string>): LogSourceVariant[] | undefined;
+  /** The first mapped logsource (categories come before services in the shipped files) whose variant `event` is; undefined in raw mode. */
+  logSourceOf(event: SigmaEvent): LogSource | undefined;
 }
 
 /** A mapping file that is not valid; the message names the file, the entry and the problem. */
@@ -65,7 +68,7 @@ export function loadMapping(options: { files?: string[]; raw?: boolean } = {}): 
 }
 
 const RAW_VARIANT: LogSourceVariant = { name: 'raw', conditions: {}, fields: {} };
-const RAW_MAPPING: LogSourceMapping = { resolve: () => [RAW_VARIANT] };
+const RAW_MAPPING: LogSourceMapping = { resolve: () => [RAW_VARIANT], logSourceOf: () => undefined };
 
 function shippedFiles(): string[] {
   return readdirSync(SHIPPED_DIR)
@@ -87,6 +90,11 @@ class TableMapping implements LogSourceMapping {
     return entries.flatMap((entry) => entry.variants).filter((variant) => servesFields(variant, ruleFields));
   }
 
+  logSourceOf(event: SigmaEvent): LogSource | undefined {
+    for (const entry of this.entries) if (entry.variants.some((variant) => isOfVariant(event, variant))) return entry.logsource;
+    return undefined;
+  }
+
   /** The most specific entries for a logsource: exact, else product-less, else (no product in the rule) every product's. */
   private entriesFor(logsource: LogSource): MappingEntry[] {
     const exact = this.byKey.get(tableKey(logsource));
@@ -102,6 +110,16 @@ class TableMapping implements LogSourceMapping {
         normalized(entry.logsource.service) === normalized(logsource.service),
     );
   }
+}
+
+/** Whether every condition of the variant holds: a field's value (compared as lowercase text) is one of the listed. */
+function isOfVariant(event: SigmaEvent, variant: LogSourceVariant): boolean {
+  const fields = Object.keys(variant.conditions);
+  if (fields.length === 0) return false; // a catch-all variant says nothing about what the event is
+  return fields.every((field) => {
+    const wanted = variant.conditions[field]!.map((v) => String(v).toLowerCase());
+    return stringForms(event.get(field)).some((form) => wanted.includes(form.toLowerCase()));
+  });
 }
 
 function servesFields(variant: LogSourceVariant, ruleFields: ReadonlySet<string>): boolean {
