@@ -4,3 +4,4 @@ export { FirebreakEvent, type EventSource, type EventHints, type Layer, type Sou
 export { LEVELS, levelRank, ruleDetection, correlationDetection, type Detection, type DetectionLevel } from './hunt/detection.js';
 export { attackOf, TACTICS, type Attack, type Tactic } from './hunt/attack.js';
 export { type HuntSummary } from './hunt/summary.js';
+export { listInputFiles } from './readers/inputs.js';
