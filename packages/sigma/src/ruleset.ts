@@ -31,6 +31,8 @@ export interface LoadOptions {
   mapping?: LogSourceMapping;
   /** Values for `%placeholder%` in rules using `expand`. */
   placeholders?: Placeholders;
+  /** Which detection rules to use: returns why a rule is left out (e.g. "level below high"), or undefined to keep it. */
+  select?: (rule: RuleDocument) => string | undefined;
 }
 
 /** What became of one file (or string) of rules. */
@@ -401,6 +403,8 @@ export function ruleFiles(path: string): string[] {
 export interface LoadResult {
   ruleSet: RuleSet;
   files: FileReport[];
+  /** Rules that loaded but `select` left out, with its reason. */
+  excluded: { rule: RuleInfo; reason: string }[];
 }
 
 /** Loads rule files and folders (recursively). Every file gets a report; broken ones are left out. */
@@ -413,16 +417,24 @@ export function loadRules(paths: readonly string[], options: LoadOptions = {}): 
 export function loadRuleSources(sources: readonly { file: string; text: string }[], options: LoadOptions = {}): LoadResult {
   const files: FileReport[] = [];
   const documents: SigmaDocument[] = [];
+  const excluded: LoadResult['excluded'] = [];
   const reportOf = new Map<SigmaDocument, FileReport>();
   for (const { file, text } of sources) {
     const report: FileReport = { file, status: 'loaded', documents: 0, notes: [] };
     files.push(report);
     for (const result of parseDocuments(text, file)) {
       report.documents++;
-      if (result.ok) {
-        documents.push(result.document);
-        reportOf.set(result.document, report);
-      } else downgrade(report, result.status, result.reason, result.location.line);
+      if (!result.ok) {
+        downgrade(report, result.status, result.reason, result.location.line);
+        continue;
+      }
+      const { document } = result;
+      const reason = document.kind === 'rule' ? options.select?.(document) : undefined;
+      if (reason !== undefined) excluded.push({ rule: ruleInfo(document as RuleDocument), reason });
+      else {
+        documents.push(document);
+        reportOf.set(document, report);
+      }
     }
     if (report.documents === 0) downgrade(report, 'invalid', 'holds no Sigma document');
   }
@@ -432,7 +444,7 @@ export function loadRuleSources(sources: readonly { file: string; text: string }
     (doc, status, reason, line) => downgrade(reportOf.get(doc)!, status, reason, line),
     (doc, note) => reportOf.get(doc)!.notes.push(note),
   );
-  return { ruleSet, files };
+  return { ruleSet, files, excluded };
 }
 
 /** The first problem decides; invalid outranks unsupported. */

@@ -1,6 +1,9 @@
 /** ATT&CK tactics and techniques from Sigma tags (`attack.execution`, `attack.t1059.001`). */
 
-/** Enterprise tactics in kill-chain order: the columns of a tactic matrix. */
+/**
+ * Enterprise tactics in kill-chain order: the columns of a tactic matrix. ATT&CK v18 split
+ * Defense Evasion into Stealth and Defense Impairment; older rules still carry the old tag.
+ */
 export const TACTICS = [
   ['reconnaissance', 'Reconnaissance'],
   ['resource_development', 'Resource Development'],
@@ -9,6 +12,8 @@ export const TACTICS = [
   ['persistence', 'Persistence'],
   ['privilege_escalation', 'Privilege Escalation'],
   ['defense_evasion', 'Defense Evasion'],
+  ['stealth', 'Stealth'],
+  ['defense_impairment', 'Defense Impairment'],
   ['credential_access', 'Credential Access'],
   ['discovery', 'Discovery'],
   ['lateral_movement', 'Lateral Movement'],

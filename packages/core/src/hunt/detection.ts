@@ -45,11 +45,12 @@ export function ruleDetection(match: RuleMatch, event: FirebreakEvent): Detectio
   return { ...ruleFields(match.rule), ...eventFields(event), fields: match.fields, kind: 'rule' };
 }
 
-export function correlationDetection(alert: CorrelationAlert, event: FirebreakEvent): Detection {
+/** A correlation alert, told at the rule match that completed it (`trigger`: that match's detection). */
+export function correlationDetection(alert: CorrelationAlert, trigger: Detection): Detection {
   const c = alert.correlation;
   return {
+    ...trigger,
     ...ruleFields({ ...c, logsource: {} }),
-    ...eventFields(event),
     fields: { ...alert.group, [c.type]: alert.value },
     kind: c.type,
   };

@@ -1,0 +1,251 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import {
+  LEVELS,
+  OUTPUT_FORMATS,
+  createSink,
+  hunt,
+  isLevel,
+  isTerminal,
+  terminalWidth,
+  useColor,
+  type DetectionLevel,
+  type HuntSummary,
+  type OutputFormat,
+  type RuleSummary,
+} from '@firebreak/core';
+import { RULE_PACK_DIR } from '@firebreak/rules';
+import { loadMapping, loadPlaceholders } from '@firebreak/sigma';
+import { UsageError, parsePositiveInt, write } from '../output.js';
+import { ProgressLine } from '../hunt/progress.js';
+import { printSummary } from '../hunt/summary.js';
+import { parseTime } from '../hunt/time.js';
+
+export const HUNT_HELP = `Usage: firebreak hunt PATH... [options]
+
+Runs Sigma rules over every event of the files and folders given (searched recursively;
+EVTX, evtx_dump JSON, Winlogbeat/ECS JSON, Windows XML exports and Linux audit.log,
+recognised by content, gzipped or not) and prints what fired, in input order.
+
+Rules:
+  --rules PATH        Sigma rule file or folder (repeatable); default: Firebreak's
+                      bundled rule pack
+  --min-level L       only rules of level L or above: informational, low, medium,
+                      high, critical
+  --status S          only rules with one of these statuses (comma-separated or
+                      repeated): stable, test, experimental, deprecated, unsupported
+  --tags T            only rules with one of these tags (comma-separated or repeated);
+                      a tag selects its sub-tags: attack.t1059 selects attack.t1059.001
+  --mapping FILE      a log source mapping file that overrides or extends the shipped
+                      ones (repeatable)
+  --raw               no log source mapping: every rule meets every event
+  --placeholders FILE YAML map of placeholder → values for rules using "expand"
+
+Events:
+  --from T, --to T    only events from/until T: an ISO 8601 time ("2023-03-29T14:00",
+                      UTC unless it names a zone) or a date (--to DATE includes that
+                      whole day); events without a readable time are left out
+  --computer C        only events of computer C (comma-separated or repeated)
+  --eid N             only events with EventID N (comma-separated or repeated)
+
+Output:
+  --format F          table (default), csv, json, jsonl or html (a self-contained
+                      report with charts, an ATT&CK matrix and a filterable table)
+  --output FILE       write there instead of standard output
+  --no-color          no colours in the table (also when NO_COLOR is set)
+  -q, --quiet         no progress line, no summary
+  --threads N         worker threads hunting files in parallel (default: all cores,
+                      ${availableParallelism()} here); 1 hunts on the main thread
+
+Each detection names rule_id, rule_title, level, status, tags, attack (tactics and
+techniques), timestamp (UTC), computer, channel, event_id, record_id, file and the
+fields that matched. On a terminal a progress line is drawn on stderr; a summary
+follows at the end (files, events, detections by level, rules loaded and skipped
+with their reasons, time, events/s, peak memory).
+
+Errors: a file that cannot be read, or is no event log Firebreak knows, is a warning
+and the hunt goes on. Exit status: 0 when the hunt ran (with or without detections),
+2 for a usage error or when nothing at all could be read, 1 for anything else.`;
+
+const OPTIONS = {
+  rules: { type: 'string', multiple: true },
+  'min-level': { type: 'string' },
+  status: { type: 'string', multiple: true },
+  tags: { type: 'string', multiple: true },
+  mapping: { type: 'string', multiple: true },
+  raw: { type: 'boolean' },
+  placeholders: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  computer: { type: 'string', multiple: true },
+  eid: { type: 'string', multiple: true },
+  format: { type: 'string', default: 'table' },
+  output: { type: 'string' },
+  'no-color': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  threads: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Problems printed per file before the rest are only counted. */
+const WARNINGS_PER_FILE = 5;
+
+export async function huntCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  if (values.help) {
+    await write(process.stdout, HUNT_HELP + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('hunt needs at least one PATH');
+  const options = huntOptions(values, positionals);
+  const format = values.format as OutputFormat;
+  const out: Writable = values.output ? createWriteStream(values.output) : process.stdout;
+  const sink = createSink(format, out, {
+    color: !values['no-color'] && useColor(out),
+    width: terminalWidth(out),
+  });
+  const showProgress = !values.quiet && isTerminal(process.stderr);
+  const started = performance.now();
+  const summary: HuntSummary = emptySummary(positionals);
+  let progress: ProgressLine | undefined;
+  const warnedFiles = new Map<string, number>();
+  const warn = async (file: string, text: string): Promise<void> => {
+    progress?.clear();
+    const count = (warnedFiles.get(file) ?? 0) + 1;
+    warnedFiles.set(file, count);
+    if (count <= WARNINGS_PER_FILE) await write(process.stderr, `warning: ${text}\n`);
+  };
+
+  for await (const update of hunt(options)) {
+    switch (update.kind) {
+      case 'files':
+        if (showProgress) progress = new ProgressLine(process.stderr, update.files.length, update.bytes);
+        break;
+      case 'rules':
+        if (update.rules.loaded === 0) throw new UsageError(`no rule loaded from ${options.rules.rules.join(', ')}`);
+        recordRules(summary, update.rules);
+        for (const f of update.rules.failures) await warn('rules', `${f.file}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}`);
+        break;
+      case 'detections':
+        summary.events += update.events;
+        summary.eventsFiltered += update.filtered;
+        summary.warnings += update.problems.length;
+        for (const p of update.problems) await warn(update.file, `${p.origin}: ${p.message}`);
+        for (const detection of update.detections) {
+          summary.detections++;
+          summary.byLevel[detection.level]++;
+          await sink.write(detection);
+        }
+        progress?.addEvents(update.events);
+        break;
+      case 'file-done':
+        if (update.failed) {
+          summary.filesSkipped++;
+          summary.warnings++;
+          await warn(update.file, `${update.file}: ${update.failed}`);
+        } else summary.files++;
+        progress?.fileDone(update.bytes);
+        break;
+    }
+  }
+  progress?.clear();
+  await reportHiddenWarnings(warnedFiles);
+  summary.elapsedMs = performance.now() - started;
+  summary.eventsPerSecond = summary.events / Math.max(summary.elapsedMs / 1000, 1e-3);
+  summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  await sink.end(summary);
+  if (values.output) {
+    out.end();
+    await finished(out);
+  }
+  if (!values.quiet) await printSummary(process.stderr, summary, !values['no-color'] && useColor(process.stderr));
+  if (summary.files === 0) {
+    await write(process.stderr, `firebreak: nothing readable in ${positionals.join(', ')}\n`);
+    return 2;
+  }
+  return 0;
+}
+
+type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>['values'];
+
+function huntOptions(values: Values, inputs: string[]): Parameters<typeof hunt>[0] {
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(values.format!))
+    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got "${values.format}"`);
+  const minLevel = values['min-level'];
+  if (minLevel !== undefined && !isLevel(minLevel)) throw new UsageError(`--min-level must be one of ${LEVELS.join(', ')}, got "${minLevel}"`);
+  if (values.raw && values.mapping) throw new UsageError('--raw and --mapping exclude each other');
+  checkEngineFiles(values);
+  for (const path of values.rules ?? []) if (!existsSync(path)) throw new UsageError(`--rules ${path}: no such file or folder`);
+  const from = values.from === undefined ? undefined : parseTime(values.from, 'start', '--from');
+  const to = values.to === undefined ? undefined : parseTime(values.to, 'end', '--to');
+  if (from !== undefined && to !== undefined && from > to) throw new UsageError('--from is later than --to');
+  return {
+    inputs,
+    rules: {
+      rules: values.rules ?? [RULE_PACK_DIR],
+      mappingFiles: values.mapping,
+      raw: values.raw,
+      placeholdersFile: values.placeholders,
+      minLevel: minLevel as DetectionLevel | undefined,
+      statuses: list(values.status),
+      tags: list(values.tags),
+    },
+    events: { from, to, computers: list(values.computer), eventIds: list(values.eid)?.map((n) => eventId(n)) },
+    threads: parsePositiveInt(values.threads, '--threads') ?? availableParallelism(),
+  };
+}
+
+/** Mapping and placeholder files are checked here, so a mistake is a usage error rather than a failed worker. */
+function checkEngineFiles(values: Values): void {
+  try {
+    loadMapping({ files: values.mapping, raw: values.raw });
+    if (values.placeholders) loadPlaceholders(values.placeholders);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function list(values: string[] | undefined): string[] | undefined {
+  const items = values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return items?.length ? items : undefined;
+}
+
+function eventId(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--eid must be an event id (a whole number), got "${text}"`);
+  return n;
+}
+
+function emptySummary(inputs: string[]): HuntSummary {
+  return {
+    files: 0,
+    filesSkipped: 0,
+    events: 0,
+    eventsFiltered: 0,
+    detections: 0,
+    byLevel: Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<DetectionLevel, number>,
+    rulesLoaded: 0,
+    rulesSkipped: 0,
+    skipReasons: {},
+    warnings: 0,
+    inputs,
+    startedAt: new Date().toISOString(),
+    elapsedMs: 0,
+    eventsPerSecond: 0,
+    peakRssBytes: 0,
+  };
+}
+
+function recordRules(summary: HuntSummary, rules: RuleSummary): void {
+  summary.rulesLoaded = rules.loaded;
+  summary.rulesSkipped = rules.skipped;
+  summary.skipReasons = rules.reasons;
+}
+
+async function reportHiddenWarnings(warnedFiles: Map<string, number>): Promise<void> {
+  for (const [file, count] of warnedFiles)
+    if (count > WARNINGS_PER_FILE) await write(process.stderr, `warning: ${file}: ${count - WARNINGS_PER_FILE} more warnings not shown\n`);
+}

@@ -1,0 +1,38 @@
+/** The summary a hunt ends with, for a responder to read at a glance. */
+import type { Writable } from 'node:stream';
+import { LEVELS, type HuntSummary } from '@firebreak/core';
+import { write } from '../output.js';
+import { formatDuration } from './progress.js';
+
+const LEVEL_COLOR: Record<string, string> = {
+  critical: '\x1b[1;91m',
+  high: '\x1b[31m',
+  medium: '\x1b[33m',
+  low: '\x1b[32m',
+  informational: '\x1b[2m',
+};
+
+export async function printSummary(stream: Writable, s: HuntSummary, color: boolean): Promise<void> {
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const paint = (level: string, text: string): string => (color ? `${LEVEL_COLOR[level]}${text}\x1b[0m` : text);
+  const levels = [...LEVELS]
+    .reverse()
+    .map((l) => paint(l, `${l} ${n(s.byLevel[l])}`))
+    .join(', ');
+  const reasons = Object.entries(s.skipReasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, count]) => `${reason} ${n(count)}`)
+    .join(', ');
+  const seconds = s.elapsedMs / 1000;
+  const lines = [
+    '',
+    'Summary',
+    `  Files       ${n(s.files)} read${s.filesSkipped ? `, ${n(s.filesSkipped)} skipped` : ''}`,
+    `  Events      ${n(s.events)}${s.eventsFiltered ? ` (${n(s.eventsFiltered)} left out by the event filters)` : ''}`,
+    `  Detections  ${n(s.detections)}: ${levels}`,
+    `  Rules       ${n(s.rulesLoaded)} loaded${s.rulesSkipped ? `, ${n(s.rulesSkipped)} skipped (${reasons})` : ''}`,
+    `  Time        ${seconds < 60 ? `${seconds.toFixed(2)} s` : formatDuration(seconds)}, ${n(s.eventsPerSecond)} events/s, peak memory ${n(s.peakRssBytes / 1048576)} MB`,
+  ];
+  if (s.warnings) lines.push(`  Warnings    ${n(s.warnings)} (on stderr above)`);
+  await write(stream, lines.join('\n') + '\n');
+}

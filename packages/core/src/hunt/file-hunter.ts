@@ -1,0 +1,83 @@
+/**
+ * Hunting one file: read its events, keep those the filter wants, run the rules, and hand on the
+ * detections in batches (a worker thread posts them; in-process hunts take them directly).
+ */
+import type { RuleSet } from '@firebreak/sigma';
+import { readEventFile, type ReadProblem } from '../event-files.js';
+import type { FirebreakEvent } from '../event.js';
+import { ruleDetection, type Detection } from './detection.js';
+
+/** A rule match; `correlate` carries what the correlation stage needs when a correlation uses the rule. */
+export interface HuntItem {
+  detection: Detection;
+  correlate?: { refs: string[]; time?: number; fields?: Record<string, unknown> };
+}
+
+/** Part of a file's results. `done` marks the last part; `failed` says why a file could not be read at all. */
+export interface FileBatch {
+  items: HuntItem[];
+  /** Events read since the previous batch, and how many of them the event filter left out. */
+  events: number;
+  filtered: number;
+  problems: ReadProblem[];
+  done: boolean;
+  failed?: string;
+}
+
+/** Events per batch: small enough for steady progress, large enough that messages cost nothing. */
+const BATCH_EVENTS = 4096;
+const BATCH_ITEMS = 512;
+
+export class FileHunter {
+  /** rule_id → the rule's id and name, for the rules some correlation uses. */
+  private readonly correlatedRefs = new Map<string, string[]>();
+
+  constructor(
+    private readonly ruleSet: RuleSet,
+    private readonly keep: ((event: FirebreakEvent) => boolean) | undefined,
+  ) {
+    const used = new Set(ruleSet.correlations.flatMap((c) => c.rules));
+    for (const rule of ruleSet.ruleInfos) {
+      const refs = [rule.id, rule.name].filter((r): r is string => r !== undefined);
+      if (refs.some((r) => used.has(r))) this.correlatedRefs.set(rule.id ?? rule.name ?? rule.title, refs);
+    }
+  }
+
+  /** The file's results in batches; the last one is marked `done`. */
+  async *hunt(path: string): AsyncGenerator<FileBatch> {
+    let batch = emptyBatch();
+    try {
+      for await (const event of readEventFile(path, (p) => batch.problems.push(p))) {
+        batch.events++;
+        if (this.keep && !this.keep(event)) batch.filtered++;
+        else for (const match of this.ruleSet.match(event.fields)) batch.items.push(this.item(ruleDetection(match, event), event));
+        if (batch.events >= BATCH_EVENTS || batch.items.length >= BATCH_ITEMS) {
+          yield batch;
+          batch = emptyBatch();
+        }
+      }
+    } catch (error) {
+      batch.failed = (error as Error).message;
+    }
+    batch.done = true;
+    yield batch;
+  }
+
+  private item(detection: Detection, event: FirebreakEvent): HuntItem {
+    const refs = this.correlatedRefs.get(detection.rule_id);
+    if (!refs) return { detection };
+    const time = event.timestamp;
+    return { detection, correlate: time === undefined ? { refs } : { refs, time, fields: plainFields(event) } };
+  }
+}
+
+function emptyBatch(): FileBatch {
+  return { items: [], events: 0, filtered: 0, problems: [], done: false };
+}
+
+/** The event's fields as a plain object, to cross a thread boundary. */
+function plainFields(event: FirebreakEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of event.fields.keys()) out[key] = event.fields.get(key);
+  return out;
+}
