@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Chunk, hasChunkSignature } from './chunk.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE, parseFileHeader, type FileHeader } from './file-header.js';
 import { EvtxRecord } from './record.js';
@@ -13,11 +13,16 @@ export interface ReadOptions {
  * An open EVTX file. Chunks are read one at a time, so memory stays flat whatever the file
  * size. Every chunk slot in the file is visited, not only the ones the header counts, because
  * dirty logs (not closed cleanly) often have a header that undercounts.
+ *
+ * Reads are synchronous behind the async interface: a hunt reads thousands of small logs, and
+ * each asynchronous file operation costs a round trip through libuv's thread pool (about 0.1 ms
+ * here, a quarter of a hunt's time), while a 1 MiB read from the page cache takes less. Reading
+ * in parallel is done with worker threads instead.
  */
 export class EvtxFile {
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     readonly header: FileHeader,
     readonly size: number,
     readonly headerWarnings: EvtxWarning[],
@@ -25,20 +30,20 @@ export class EvtxFile {
 
   /** Opens `path`; throws EvtxError when it cannot be opened or is not EVTX. */
   static async open(path: string): Promise<EvtxFile> {
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(path, 'r');
+      fd = openSync(path, 'r');
     } catch (error) {
       throw new EvtxError(`cannot open ${path}: ${(error as Error).message}`);
     }
     try {
-      const { size } = await handle.stat();
+      const { size } = fstatSync(fd);
       const bytes = Buffer.alloc(FILE_HEADER_SIZE);
-      const { bytesRead } = await handle.read(bytes, 0, FILE_HEADER_SIZE, 0);
+      const bytesRead = readSync(fd, bytes, 0, FILE_HEADER_SIZE, 0);
       const header = parseFileHeader(bytes.subarray(0, bytesRead));
-      return new EvtxFile(path, handle, header, size, checkHeader(header, size));
+      return new EvtxFile(path, fd, header, size, checkHeader(header, size));
     } catch (error) {
-      await handle.close();
+      closeSync(fd);
       if (error instanceof EvtxError) throw new EvtxError(`${path}: ${error.message}`);
       throw new EvtxError(`cannot read ${path}: ${(error as Error).message}`);
     }
@@ -49,17 +54,11 @@ export class EvtxFile {
     return chunkSlots(this.size);
   }
 
-  /**
-   * The raw bytes of every chunk slot in file order. Slots are read a block at a time, and the
-   * next block is read while the caller works on the current one, so disk and CPU overlap.
-   */
+  /** The raw bytes of every chunk slot in file order, read a block of slots at a time. */
   async *slots(): AsyncGenerator<{ index: number; offset: number; bytes: Buffer }> {
     const count = this.chunkSlots;
-    let next = count > 0 ? this.readBlock(0) : undefined;
-    for (let first = 0; first < count && next; first += SLOTS_PER_READ) {
-      const block = await next;
-      next = first + SLOTS_PER_READ < count ? this.readBlock(first + SLOTS_PER_READ) : undefined;
-      next?.catch(() => undefined); // a reader that stops early must not leave a rejection unhandled
+    for (let first = 0; first < count; first += SLOTS_PER_READ) {
+      const block = this.readBlock(first);
       for (let i = 0; i * CHUNK_SIZE < block.length; i++) {
         const index = first + i;
         yield { index, offset: FILE_HEADER_SIZE + index * CHUNK_SIZE, bytes: block.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE) };
@@ -67,9 +66,10 @@ export class EvtxFile {
     }
   }
 
-  private async readBlock(first: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(SLOTS_PER_READ * CHUNK_SIZE);
-    const { bytesRead } = await this.handle.read(buf, 0, buf.length, FILE_HEADER_SIZE + first * CHUNK_SIZE);
+  private readBlock(first: number): Buffer {
+    const slots = Math.min(SLOTS_PER_READ, this.chunkSlots - first);
+    const buf = Buffer.allocUnsafe(slots * CHUNK_SIZE);
+    const bytesRead = readSync(this.fd, buf, 0, buf.length, FILE_HEADER_SIZE + first * CHUNK_SIZE);
     return buf.subarray(0, bytesRead);
   }
 
@@ -92,7 +92,7 @@ export class EvtxFile {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    closeSync(this.fd);
   }
 }
 
