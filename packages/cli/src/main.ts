@@ -1,5 +1,8 @@
 import { EVTX_DUMP_HELP, evtxDump } from './commands/evtx-dump.js';
+import { HUNT_HELP, huntCommand } from './commands/hunt.js';
+import { METRICS_HELP, metrics } from './commands/metrics.js';
 import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
+import { TIMELINE_HELP, timeline } from './commands/timeline.js';
 import { UsageError, write } from './output.js';
 
 const HELP = `firebreak — read, hunt and contain across endpoints, servers and the network
@@ -7,6 +10,11 @@ const HELP = `firebreak — read, hunt and contain across endpoints, servers and
 Usage: firebreak <command> [options]
 
 Commands:
+  hunt PATH...             run Sigma rules over logs (EVTX, JSON, ECS, XML, auditd) and
+                           report what fired: table, CSV, JSON, JSON lines or HTML
+  timeline PATH...         every event in time order with its detections, or the
+                           process trees (--process-tree)
+  metrics PATH... REPORT   counts: eids, computers, logons or logs
   evtx dump FILE...        print every record of EVTX files as JSON lines or XML
   rules check PATH...      load Sigma rules and report each file: loaded, unsupported or invalid
   rules test RULE EVENTS   run one rule on an event file and explain what matched
@@ -16,6 +24,9 @@ Run "firebreak <command> --help" for the options of a command.`;
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
+  hunt: { run: huntCommand, help: HUNT_HELP },
+  timeline: { run: timeline, help: TIMELINE_HELP },
+  metrics: { run: metrics, help: METRICS_HELP },
   'evtx dump': { run: evtxDump, help: EVTX_DUMP_HELP },
   'rules check': { run: rulesCheck, help: RULES_CHECK_HELP },
   'rules test': { run: rulesTest, help: RULES_TEST_HELP },
@@ -58,6 +69,7 @@ function isInputError(error: unknown): boolean {
   return (
     (typeof code === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code)) ||
     name === 'EvtxError' ||
+    name === 'EventFileError' ||
     name === 'InvalidRuleError'
   );
 }

@@ -1,23 +1,5 @@
-import type { Writable } from 'node:stream';
-
-/** Writes with backpressure, so a slow reader (a pipe into `head`, a disk) never makes memory grow. */
-export async function write(stream: Writable, data: string | Uint8Array): Promise<void> {
-  if (data.length === 0) return;
-  if (!stream.write(data)) {
-    await new Promise<void>((resolve, reject) => {
-      const onDrain = (): void => {
-        stream.off('error', onError);
-        resolve();
-      };
-      const onError = (error: Error): void => {
-        stream.off('drain', onDrain);
-        reject(error);
-      };
-      stream.once('drain', onDrain);
-      stream.once('error', onError);
-    });
-  }
-}
+/** Output goes through core's `write` (backpressure: a slow reader never makes memory grow). */
+export { write } from '@firebreak/core';
 
 /** A usage error: the message is printed with a hint to run --help, exit code 2. */
 export class UsageError extends Error {

@@ -37,21 +37,37 @@ const jsonl = (text: string): Detection[] =>
 
 const sigmaRule = (path: string): string => join(sharedPath('sigma'), 'rules', path);
 
-/** Four SigmaHQ rules and where each must fire in the attack samples (file relative to the samples, record id). */
+/** SigmaHQ rules and where each must fire in the attack samples (file relative to the samples, EventRecordID). */
 const EXPECTED = [
-  { rule: 'windows/builtin/security/win_security_audit_log_cleared.yml', file: 'Command and Control/DE_RDP_Tunnel_5156.evtx', record: 1 },
-  { rule: 'windows/file/file_event/file_event_win_taskmgr_lsass_dump.yml', file: 'Credential Access/sysmon_10_11_lsass_memdump.evtx', record: 3 },
+  {
+    rule: 'windows/builtin/security/win_security_audit_log_cleared.yml',
+    file: 'Command and Control/DE_RDP_Tunnel_5156.evtx',
+    record: 227693,
+  },
+  {
+    rule: 'windows/file/file_event/file_event_win_taskmgr_lsass_dump.yml',
+    file: 'Credential Access/sysmon_10_11_lsass_memdump.evtx',
+    record: 4441,
+  },
   {
     rule: 'windows/builtin/system/service_control_manager/win_system_service_install_susp.yml',
     file: 'Privilege Escalation/System_7045_namedpipe_privesc.evtx',
-    record: 1,
+    record: 10446,
   },
-  { rule: 'windows/registry/registry_set/registry_set_change_rdp_port.yml', file: 'Defense Evasion/sysmon_13_rdp_settings_tampering.evtx', record: 19 },
-  { rule: 'windows/builtin/security/account_management/win_security_admin_rdp_login.yml', file: 'Command and Control/DE_RDP_Tunnel_5156.evtx', record: 51 },
+  {
+    rule: 'windows/registry/registry_set/registry_set_change_rdp_port.yml',
+    file: 'Defense Evasion/sysmon_13_rdp_settings_tampering.evtx',
+    record: 5329,
+  },
+  {
+    rule: 'windows/builtin/security/account_management/win_security_admin_rdp_login.yml',
+    file: 'Command and Control/DE_RDP_Tunnel_5156.evtx',
+    record: 227762,
+  },
   {
     rule: 'windows/powershell/powershell_script/posh_ps_malicious_keywords.yml',
     file: 'Credential Access/Powershell_4104_MiniDumpWriteDump_Lsass.evtx',
-    record: 4,
+    record: 971,
   },
 ];
 const expectedRules = (): string[] => EXPECTED.flatMap((e) => ['--rules', sigmaRule(e.rule)]);
@@ -82,25 +98,29 @@ test('one thread and two give the same detections in the same order', { skip: sk
   assert.equal(two.stdout, one.stdout);
 });
 
-test('every regression pair fires its rule on its EVTX and on its evtx_dump JSON', { skip: sharedSkip(PAIRS) || sharedSkip('sigma') }, () => {
-  const pairs = findFiles(sharedPath(PAIRS), 'info.yml').map((info) => {
-    const rel = relative(sharedPath(PAIRS), dirname(info));
-    const meta = load(readFileSync(info, 'utf8')) as { rule_metadata: { id: string }[] };
-    return { folder: dirname(info), id: meta.rule_metadata[0]!.id, rule: join(sharedPath('sigma'), `${rel}.yml`) };
-  });
-  assert.equal(pairs.length, 20);
-  const run = firebreak('hunt', sharedPath(PAIRS), ...pairs.flatMap((p) => ['--rules', p.rule]), '--format', 'jsonl');
-  assert.equal(run.status, 0, run.stderr);
-  const detections = jsonl(run.stdout);
-  for (const pair of pairs) {
-    const [evtx] = findFiles(pair.folder, '.evtx');
-    for (const file of [evtx!, evtx!.replace(/\.evtx$/, '.json')])
-      assert.ok(
-        detections.some((d) => d.rule_id === pair.id && d.file === file),
-        `${relative(sharedPath(PAIRS), file)} fires ${pair.id}`,
-      );
-  }
-});
+test(
+  'every regression pair fires its rule on its EVTX and on its evtx_dump JSON',
+  { skip: sharedSkip(PAIRS) || sharedSkip('sigma') },
+  () => {
+    const pairs = findFiles(sharedPath(PAIRS), 'info.yml').map((info) => {
+      const rel = relative(sharedPath(PAIRS), dirname(info));
+      const meta = load(readFileSync(info, 'utf8')) as { rule_metadata: { id: string }[] };
+      return { folder: dirname(info), id: meta.rule_metadata[0]!.id, rule: join(sharedPath('sigma'), `${rel}.yml`) };
+    });
+    assert.equal(pairs.length, 20);
+    const run = firebreak('hunt', sharedPath(PAIRS), ...pairs.flatMap((p) => ['--rules', p.rule]), '--format', 'jsonl');
+    assert.equal(run.status, 0, run.stderr);
+    const detections = jsonl(run.stdout);
+    for (const pair of pairs) {
+      const [evtx] = findFiles(pair.folder, '.evtx');
+      for (const file of [evtx!, evtx!.replace(/\.evtx$/, '.json')])
+        assert.ok(
+          detections.some((d) => d.rule_id === pair.id && d.file === file),
+          `${relative(sharedPath(PAIRS), file)} fires ${pair.id}`,
+        );
+    }
+  },
+);
 
 test('event filters: --eid, --computer, --from/--to; rule filters: --min-level, --tags', { skip: skipSamples }, () => {
   const hunt = (...args: string[]): Detection[] => {
@@ -113,14 +133,26 @@ test('event filters: --eid, --computer, --from/--to; rule filters: --min-level, 
   assert.ok(cleared.length > 0 && cleared.length < all.length);
   assert.deepEqual(hunt('--eid', '1102'), cleared);
   const computer = all[0]!.computer!;
-  assert.deepEqual(hunt('--computer', computer.toUpperCase()), all.filter((d) => d.computer === computer));
+  assert.deepEqual(
+    hunt('--computer', computer.toUpperCase()),
+    all.filter((d) => d.computer === computer),
+  );
   const day = all[0]!.timestamp!.slice(0, 10);
-  assert.deepEqual(hunt('--from', day, '--to', day), all.filter((d) => d.timestamp!.startsWith(day)));
+  assert.deepEqual(
+    hunt('--from', day, '--to', day),
+    all.filter((d) => d.timestamp!.startsWith(day)),
+  );
   const levels = new Set(all.map((d) => d.level));
   assert.ok(levels.has('high') && levels.size > 1, 'the expected rules span levels');
-  assert.deepEqual(hunt('--min-level', 'high'), all.filter((d) => d.level === 'high' || d.level === 'critical'));
+  assert.deepEqual(
+    hunt('--min-level', 'high'),
+    all.filter((d) => d.level === 'high' || d.level === 'critical'),
+  );
   const tag = all[0]!.tags[0]!;
-  assert.deepEqual(hunt('--tags', tag), all.filter((d) => d.tags.includes(tag)));
+  assert.deepEqual(
+    hunt('--tags', tag),
+    all.filter((d) => d.tags.includes(tag)),
+  );
 });
 
 test('csv, json and html outputs', { skip: skipSamples }, () => {
@@ -129,7 +161,8 @@ test('csv, json and html outputs', { skip: skipSamples }, () => {
   const csv = firebreak('hunt', file, '--rules', rule, '--format', 'csv');
   assert.equal(csv.status, 0, csv.stderr);
   const header = csv.stdout.split('\r\n')[0]!.split(',');
-  for (const name of ['rule_id', 'rule_title', 'level', 'timestamp', 'computer', 'event_id', 'record_id', 'file', 'fields']) assert.ok(header.includes(name), name);
+  for (const name of ['rule_id', 'rule_title', 'level', 'timestamp', 'computer', 'event_id', 'record_id', 'file', 'fields'])
+    assert.ok(header.includes(name), name);
   assert.match(csv.stdout, /Security Eventlog Cleared/);
   const json = firebreak('hunt', file, '--rules', rule, '--format', 'json');
   const parsed = JSON.parse(json.stdout) as { detections: Detection[]; summary: { events: number } };
@@ -170,7 +203,13 @@ test('a corrupt file among good ones is a warning; nothing readable at all exits
 });
 
 test('usage errors exit 2 and point to --help', () => {
-  for (const args of [['hunt'], ['hunt', '.', '--min-level', 'severe'], ['hunt', '.', '--format', 'xml'], ['hunt', '.', '--from', 'yesterday'], ['hunt', '.', '--rules', join(work, 'no-such-rules')]]) {
+  for (const args of [
+    ['hunt'],
+    ['hunt', '.', '--min-level', 'severe'],
+    ['hunt', '.', '--format', 'xml'],
+    ['hunt', '.', '--from', 'yesterday'],
+    ['hunt', '.', '--rules', join(work, 'no-such-rules')],
+  ]) {
     const run = firebreak(...args);
     assert.equal(run.status, 2, args.join(' '));
     assert.match(run.stderr, /firebreak --help/);

@@ -71,8 +71,9 @@ export class FirebreakEvent {
     return this.hints.eventId ?? integer(this.fields.get('EventID'));
   }
 
+  /** The record's EventRecordID (what Event Viewer and other tools show), else the reader's own record number. */
   get recordId(): number | undefined {
-    return this.hints.recordId ?? integer(this.fields.get('EventRecordID'));
+    return integer(this.fields.get('EventRecordID')) ?? this.hints.recordId;
   }
 
   /** The Sigma logsource the event is an instance of (category where one fits, else service), per the shipped mapping. */
@@ -88,6 +89,13 @@ export class FirebreakEvent {
   get layer(): Layer {
     return this.hints.layer ?? layerOf(this.channel, this.eventId, this.logsource);
   }
+
+  /** Every field in a plain, prototype-less object (a field named `__proto__` is a field like any other), e.g. to cross a thread. */
+  plainFields(): Record<string, unknown> {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const key of this.fields.keys()) out[key] = this.fields.get(key);
+    return out;
+  }
 }
 
 let mapping: LogSourceMapping | undefined;
@@ -97,8 +105,8 @@ function shippedMapping(): LogSourceMapping {
 
 /** Logons, Kerberos/NTLM and account management. */
 const IDENTITY_EVENTS = new Set([
-  4624, 4625, 4634, 4647, 4648, 4672, 4720, 4722, 4723, 4724, 4725, 4726, 4728, 4732, 4738, 4740, 4756, 4767, 4768, 4769, 4770,
-  4771, 4776, 4778, 4779,
+  4624, 4625, 4634, 4647, 4648, 4672, 4720, 4722, 4723, 4724, 4725, 4726, 4728, 4732, 4738, 4740, 4756, 4767, 4768, 4769, 4770, 4771, 4776,
+  4778, 4779,
 ]);
 const NETWORK_CATEGORIES = new Set(['network_connection', 'dns_query', 'firewall', 'dns', 'proxy', 'webserver']);
 

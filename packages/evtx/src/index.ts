@@ -9,3 +9,4 @@ export { serialize as serializeJson, formatRustFloat, type JsonObject, type Json
 export { crc32 } from './crc32.js';
 export { readChunks, defaultThreads, type ParallelOptions } from './parallel.js';
 export { renderChunk, type ChunkResult, type FlatRecord, type RenderMode } from './render-chunk.js';
+export { trimTrailingSpace } from './trim.js';

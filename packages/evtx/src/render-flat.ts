@@ -173,6 +173,13 @@ export class FlatView implements EventFields {
   }
 
   keys(): string[] {
+    // The usual record, one plannable template instance, lists its names without building an object.
+    if (this.sources.length === 1 && this.walked === undefined) {
+      const source = this.sources[0];
+      const names: string[] = [];
+      for (let i = 0; i < source.plan.fields.length; i++) if (fieldValue(source, i) !== undefined) names.push(source.plan.fields[i].key);
+      return names;
+    }
     return Object.keys(this.toObject());
   }
 

@@ -4,6 +4,7 @@
  * evtx_dump JSON see the same values) and the text Windows shows in XML.
  */
 import { formatGuid, hexUpper } from './binxml.js';
+import { trimTrailingSpace } from './trim.js';
 
 export const enum ValueType {
   Null = 0x00,
@@ -173,16 +174,7 @@ export function substitutionString(buf: Buffer, off: number, size: number): stri
   let text = utf16(buf, off, size, true);
   const nul = text.indexOf('\0');
   if (nul >= 0) text = text.slice(0, nul);
-  return mayEndInSpace(text) ? text.replace(RUST_TRAILING_SPACE, '') : text;
-}
-
-/** Trailing characters Rust's `char::is_whitespace` (Unicode White_Space) trims, as evtx_dump does. */
-const RUST_TRAILING_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
-
-/** Cheap pre-check for the trim: every Unicode space is either <= U+0020 or >= U+0085. */
-function mayEndInSpace(text: string): boolean {
-  const last = text.charCodeAt(text.length - 1);
-  return last <= 0x20 || last >= 0x85;
+  return trimTrailingSpace(text);
 }
 
 /** UTF-16LE text; values carry a NUL terminator that is not part of the text. */

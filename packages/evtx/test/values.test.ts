@@ -308,3 +308,13 @@ test('floats are formatted as Rust prints them', () => {
   ];
   for (const [value, expected] of cases) assert.equal(formatRustFloat(value), expected, String(value));
 });
+
+test('trailing white space is trimmed as Rust trims it, and long runs of spaces cost one pass', async () => {
+  const { trimTrailingSpace } = await import('../src/trim.js');
+  assert.equal(trimTrailingSpace('seclogo \t\r\n\u00a0\u3000'), 'seclogo');
+  assert.equal(trimTrailingSpace('  inner  kept'), '  inner  kept');
+  assert.equal(trimTrailingSpace('zero\u200bwidth\u200b'), 'zero\u200bwidth\u200b'); // U+200B is not White_Space
+  assert.equal(trimTrailingSpace('   '), '');
+  const crafted = ' '.repeat(200_000) + 'x ';
+  assert.equal(trimTrailingSpace(crafted), crafted.slice(0, -1));
+});

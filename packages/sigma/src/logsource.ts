@@ -77,11 +77,18 @@ function shippedFiles(): string[] {
     .map((name) => join(SHIPPED_DIR, name));
 }
 
+const MAX_REMEMBERED_KINDS = 4096;
+
 class TableMapping implements LogSourceMapping {
   private readonly byKey: Map<string, MappingEntry>;
+  /** Every field some variant's conditions test. */
+  private readonly conditionFields: string[];
+  /** The values of those fields → the event's logsource (null: none). */
+  private readonly kinds = new Map<string, LogSource | null>();
 
   constructor(private readonly entries: MappingEntry[]) {
     this.byKey = new Map(entries.map((entry) => [tableKey(entry.logsource), entry]));
+    this.conditionFields = [...new Set(entries.flatMap((e) => e.variants.flatMap((v) => Object.keys(v.conditions))))].sort();
   }
 
   resolve(logsource: LogSource, ruleFields: ReadonlySet<string>): LogSourceVariant[] | undefined {
@@ -91,8 +98,14 @@ class TableMapping implements LogSourceMapping {
   }
 
   logSourceOf(event: SigmaEvent): LogSource | undefined {
-    for (const entry of this.entries) if (entry.variants.some((variant) => isOfVariant(event, variant))) return entry.logsource;
-    return undefined;
+    // Events of one kind share the values of the few fields variants test, so the answer is remembered by them.
+    const key = this.conditionFields.map((field) => stringForms(event.get(field)).join('\u0001').toLowerCase()).join('\u0000');
+    if (this.kinds.has(key)) return this.kinds.get(key) ?? undefined;
+    const found = this.entries.find((entry) => entry.variants.some((variant) => isOfVariant(event, variant)))?.logsource;
+    // Bounded: crafted values must not grow it without end.
+    if (this.kinds.size >= MAX_REMEMBERED_KINDS) this.kinds.clear();
+    this.kinds.set(key, found ?? null);
+    return found;
   }
 
   /** The most specific entries for a logsource: exact, else product-less, else (no product in the rule) every product's. */

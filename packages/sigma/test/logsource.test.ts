@@ -384,3 +384,17 @@ test('every Windows, Linux and network rule in SigmaHQ resolves', { skip: shared
   assert.ok(with4688 > 100, 'a good share of process_creation rules fit 4688');
   assert.deepEqual(failures, []);
 });
+
+test('logSourceOf tells what an event is: a category where one fits, else a service', async () => {
+  const { objectEvent } = await import('../src/event.js');
+  const of = (fields: Record<string, unknown>, using: LogSourceMapping = mapping): LogSource | undefined =>
+    using.logSourceOf(objectEvent(fields));
+  assert.deepEqual(of({ Channel: SYSMON, EventID: 1 }), { product: 'windows', category: 'process_creation' });
+  assert.deepEqual(of({ Channel: 'security', EventID: '4688' }), { product: 'windows', category: 'process_creation' });
+  assert.deepEqual(of({ Channel: 'Security', EventID: 4624 }), { product: 'windows', service: 'security' });
+  // Asked again (answered from what it remembers): the same answers.
+  assert.deepEqual(of({ Channel: SYSMON, EventID: 1, Image: 'x' }), { product: 'windows', category: 'process_creation' });
+  assert.deepEqual(of({ Channel: SYSMON, EventID: 3 }), { product: 'windows', category: 'network_connection' });
+  assert.equal(of({ Channel: 'Nobody/Knows', EventID: 1 }), undefined);
+  assert.equal(of({ Channel: SYSMON, EventID: 1 }, loadMapping({ raw: true })), undefined);
+});

@@ -134,6 +134,8 @@ export async function huntCommand(args: string[]): Promise<number> {
         summary.eventsFiltered += update.filtered;
         summary.warnings += update.problems.length;
         for (const p of update.problems) await warn(update.file, `${p.origin}: ${p.message}`);
+        // Table rows on the terminal would otherwise land in the middle of the progress line.
+        if (update.detections.length > 0 && !values.output) progress?.clear();
         for (const detection of update.detections) {
           summary.detections++;
           summary.byLevel[detection.level]++;
@@ -145,7 +147,7 @@ export async function huntCommand(args: string[]): Promise<number> {
         if (update.failed) {
           summary.filesSkipped++;
           summary.warnings++;
-          await warn(update.file, `${update.file}: ${update.failed}`);
+          await warn(update.file, update.failed.startsWith(update.file) ? update.failed : `${update.file}: ${update.failed}`);
         } else summary.files++;
         progress?.fileDone(update.bytes);
         break;
@@ -175,7 +177,8 @@ function huntOptions(values: Values, inputs: string[]): Parameters<typeof hunt>[
   if (!(OUTPUT_FORMATS as readonly string[]).includes(values.format!))
     throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got "${values.format}"`);
   const minLevel = values['min-level'];
-  if (minLevel !== undefined && !isLevel(minLevel)) throw new UsageError(`--min-level must be one of ${LEVELS.join(', ')}, got "${minLevel}"`);
+  if (minLevel !== undefined && !isLevel(minLevel))
+    throw new UsageError(`--min-level must be one of ${LEVELS.join(', ')}, got "${minLevel}"`);
   if (values.raw && values.mapping) throw new UsageError('--raw and --mapping exclude each other');
   checkEngineFiles(values);
   for (const path of values.rules ?? []) if (!existsSync(path)) throw new UsageError(`--rules ${path}: no such file or folder`);
@@ -209,7 +212,10 @@ function checkEngineFiles(values: Values): void {
 }
 
 function list(values: string[] | undefined): string[] | undefined {
-  const items = values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const items = values
+    ?.flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   return items?.length ? items : undefined;
 }
 

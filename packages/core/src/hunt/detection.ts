@@ -41,8 +41,13 @@ export function levelRank(level: string | undefined): number {
   return rank < 0 ? 0 : rank;
 }
 
+/** The rule's part of its detections, worked out once per rule (detections share it: treat it as read-only). */
+const ruleParts = new WeakMap<RuleInfo, ReturnType<typeof ruleFields>>();
+
 export function ruleDetection(match: RuleMatch, event: FirebreakEvent): Detection {
-  return { ...ruleFields(match.rule), ...eventFields(event), fields: match.fields, kind: 'rule' };
+  let rule = ruleParts.get(match.rule);
+  if (!rule) ruleParts.set(match.rule, (rule = ruleFields(match.rule)));
+  return { ...rule, ...eventFields(event), fields: match.fields, kind: 'rule' };
 }
 
 /** A correlation alert, told at the rule match that completed it (`trigger`: that match's detection). */
@@ -69,9 +74,11 @@ function ruleFields(rule: RuleInfo): Pick<Detection, 'rule_id' | 'rule_title' | 
   };
 }
 
-function eventFields(event: FirebreakEvent): Pick<Detection, 'timestamp' | 'computer' | 'channel' | 'event_id' | 'record_id' | 'file' | 'layer' | 'category'> {
+/** Where and when an event was recorded, under the contract's names (detections and timelines share them). */
+export function eventHeader(
+  event: FirebreakEvent,
+): Pick<Detection, 'timestamp' | 'computer' | 'channel' | 'event_id' | 'record_id' | 'file'> {
   const time = event.timestamp;
-  const logsource = event.logsource;
   return {
     timestamp: time === undefined ? null : new Date(time).toISOString(),
     computer: event.host ?? null,
@@ -79,7 +86,10 @@ function eventFields(event: FirebreakEvent): Pick<Detection, 'timestamp' | 'comp
     event_id: event.eventId ?? null,
     record_id: event.recordId ?? null,
     file: event.file,
-    layer: event.layer,
-    category: logsource?.category ?? logsource?.service ?? null,
   };
+}
+
+function eventFields(event: FirebreakEvent): ReturnType<typeof eventHeader> & Pick<Detection, 'layer' | 'category'> {
+  const logsource = event.logsource;
+  return { ...eventHeader(event), layer: event.layer, category: logsource?.category ?? logsource?.service ?? null };
 }

@@ -67,17 +67,10 @@ export class FileHunter {
     const refs = this.correlatedRefs.get(detection.rule_id);
     if (!refs) return { detection };
     const time = event.timestamp;
-    return { detection, correlate: time === undefined ? { refs } : { refs, time, fields: plainFields(event) } };
+    return { detection, correlate: time === undefined ? { refs } : { refs, time, fields: event.plainFields() } };
   }
 }
 
 function emptyBatch(): FileBatch {
   return { items: [], events: 0, filtered: 0, problems: [], done: false };
-}
-
-/** The event's fields as a plain object, to cross a thread boundary. */
-function plainFields(event: FirebreakEvent): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of event.fields.keys()) out[key] = event.fields.get(key);
-  return out;
 }

@@ -157,8 +157,7 @@ class HuntPool {
       if (message.kind === 'ready') {
         this.rulesLoaded = true;
         this.resolveReady(message.rules);
-      }
-      else {
+      } else {
         this.results.get(message.task)?.push(message.batch);
         if (message.batch.done) worker.tasks.delete(message.task);
       }
@@ -176,7 +175,9 @@ class HuntPool {
       this.rejectReady(error);
     } else {
       for (const task of worker.tasks)
-        this.results.get(task)?.push({ items: [], events: 0, filtered: 0, problems: [], done: true, failed: `worker died: ${error.message}` });
+        this.results
+          .get(task)
+          ?.push({ items: [], events: 0, filtered: 0, problems: [], done: true, failed: `worker died: ${error.message}` });
       this.spawn();
     }
     this.notify();

@@ -18,8 +18,9 @@ export function listInputFiles(paths: readonly string[], onProblem: (p: ReadProb
       onProblem({ origin: path, message: (error as Error).message });
       continue;
     }
-    if (isDirectory) files.push(...walk(path, onProblem).sort());
-    else files.push(path);
+    if (!isDirectory) files.push(path);
+    // One at a time: spreading a folder of a hundred thousand files into push() would overflow the stack.
+    else for (const file of walk(path, onProblem).sort()) files.push(file);
   }
   return files;
 }
@@ -32,9 +33,11 @@ function walk(dir: string, onProblem: (p: ReadProblem) => void): string[] {
     onProblem({ origin: dir, message: (error as Error).message });
     return [];
   }
-  return entries.flatMap((entry) => {
+  const files: string[] = [];
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return walk(path, onProblem);
-    return entry.isFile() ? [path] : [];
-  });
+    if (entry.isDirectory()) for (const file of walk(path, onProblem)) files.push(file);
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
 }
