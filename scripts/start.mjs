@@ -1,18 +1,17 @@
 #!/usr/bin/env node
-// `npm start`: until the server exists, show the CLI and run it on real evidence.
+// `npm start`: until the server exists, run the CLI's most useful jobs on real evidence.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'packages/cli/bin/firebreak.js');
 const shared = process.env.FIREBREAK_SHARED_DATA ?? join(root, '..', 'shared', 'data');
-const rule = join(shared, 'sigma/rules/windows/process_creation/proc_creation_win_dism_remove.yml');
-const sample = join(
-  shared,
-  'evtx-json-pairs/rules/windows/process_creation/proc_creation_win_dism_remove/43e32da2-fdd0-4156-90de-50dfd62636f9.evtx',
-);
+const samples = join(shared, 'evtx-attack-samples');
+const sigmahq = ['rules', 'rules-emerging-threats', 'rules-threat-hunting'].map((c) => join(shared, 'sigma', c));
+const out = join(root, 'firebreak-data');
+const rel = (path) => relative(process.cwd(), path) || '.';
 
 function firebreak(...args) {
   console.log(`\n$ firebreak ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
@@ -20,13 +19,19 @@ function firebreak(...args) {
 }
 
 firebreak('--help');
-if (existsSync(sample)) {
-  const path = relative(process.cwd(), sample);
-  firebreak('evtx', 'dump', '--format', 'xml', path);
-  firebreak('evtx', 'dump', path);
-  if (existsSync(rule)) firebreak('rules', 'test', relative(process.cwd(), rule), path);
-  console.log('\nTry it on your own logs: npx firebreak evtx dump Security.evtx | head');
-  console.log(`Check a rule collection: npx firebreak rules check ${relative(process.cwd(), join(shared, 'sigma/rules'))} | tail`);
-} else {
-  console.log(`\nNo sample logs at ${shared}. Point it at your own:\n  npx firebreak evtx dump path/to/Security.evtx | head`);
+if (!existsSync(samples)) {
+  console.log(
+    `\nNo sample logs at ${shared}. Point Firebreak at your own:\n  npx firebreak hunt path/to/logs/\n  npx firebreak metrics path/to/logs/ eids`,
+  );
+  process.exit(0);
 }
+// The bundled rule pack on ~270 real attack logs: what a responder sees first.
+firebreak('hunt', rel(samples));
+firebreak('metrics', rel(join(samples, 'Lateral Movement')), 'eids');
+if (sigmahq.every(existsSync)) {
+  mkdirSync(out, { recursive: true });
+  const report = join(out, 'hunt-report.html');
+  firebreak('hunt', rel(samples), ...sigmahq.flatMap((r) => ['--rules', rel(r)]), '--format', 'html', '--output', rel(report));
+  console.log(`\nOpen the report (self-contained, no network): ${report}`);
+}
+console.log(`\nNext: npx firebreak timeline --process-tree ${JSON.stringify(rel(join(samples, 'Lateral Movement')))} | less`);

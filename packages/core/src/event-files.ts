@@ -7,7 +7,7 @@
  */
 import { FirebreakEvent } from './event.js';
 import { auditdEvents } from './readers/auditd.js';
-import { EventFileError, decodeText, openContent, sniff } from './readers/content.js';
+import { EventFileError, decodeText, openContent, sniff, startsWithEvtxMagic } from './readers/content.js';
 import { evtxFileEvents, evtxStreamEvents } from './readers/evtx.js';
 import { jsonEvents } from './readers/json.js';
 import { windowsXmlEvents } from './readers/windows-xml.js';
@@ -26,18 +26,18 @@ export interface ReadProblem {
  * read. Throws EventFileError when the file cannot be opened or is not an event log we know.
  */
 export async function* readEventFile(path: string, onProblem: (p: ReadProblem) => void = () => {}): AsyncGenerator<FirebreakEvent> {
+  if (startsWithEvtxMagic(path)) {
+    // A plain EVTX file is read by the EVTX reader itself: random access, header checks, and no
+    // stream to set up (a hunt opens thousands of small logs).
+    yield* evtxFileEvents(path, onProblem);
+    return;
+  }
   const content = await openContent(path, onProblem);
   try {
     const found = sniff(content.head);
     if ('empty' in found) return;
     if ('unknown' in found)
       throw new EventFileError(`${path}: not a recognised event log (${content.gzipped ? 'gzip data that ' : ''}${found.unknown})`);
-    if (found.kind === 'evtx' && !content.gzipped) {
-      // A plain file is read by the EVTX reader itself: random access, read-ahead, header checks.
-      content.close();
-      yield* evtxFileEvents(path, onProblem);
-      return;
-    }
     if (found.kind === 'evtx') {
       yield* evtxStreamEvents(path, content.bytes, onProblem);
       return;

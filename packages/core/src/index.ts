@@ -13,7 +13,7 @@ export {
 export { attackOf, TACTICS, type Attack, type Tactic } from './hunt/attack.js';
 export { type HuntSummary } from './hunt/summary.js';
 export { listInputFiles } from './readers/inputs.js';
-export { hunt, type HuntOptions, type HuntUpdate } from './hunt/hunt.js';
+export { hunt, defaultHuntThreads, type HuntOptions, type HuntUpdate } from './hunt/hunt.js';
 export { isLevel, loadHuntRules, ruleSelector, eventFilter, type RuleOptions, type EventFilterOptions } from './hunt/options.js';
 export { summarizeRules, type RuleSummary } from './hunt/rules-summary.js';
 export { InputReader, type InputHandlers } from './timeline/inputs.js';

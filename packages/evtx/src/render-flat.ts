@@ -173,14 +173,14 @@ export class FlatView implements EventFields {
   }
 
   keys(): string[] {
-    // The usual record, one plannable template instance, lists its names without building an object.
-    if (this.sources.length === 1 && this.walked === undefined) {
-      const source = this.sources[0];
-      const names: string[] = [];
-      for (let i = 0; i < source.plan.fields.length; i++) if (fieldValue(source, i) !== undefined) names.push(source.plan.fields[i].key);
-      return names;
+    if (this.walked !== undefined) return Object.keys(this.toObject());
+    // From the plans, without building an object: names in the order toObject() gives them.
+    const names: string[] = [];
+    for (const source of this.sources) {
+      const fields = source.plan.fields;
+      for (let i = 0; i < fields.length; i++) if (fieldValue(source, i) !== undefined) names.push(fields[i].key);
     }
-    return Object.keys(this.toObject());
+    return this.sources.length > 1 ? [...new Set(names)] : names;
   }
 
   toObject(): FlatEvent {

@@ -1,5 +1,4 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -7,6 +6,7 @@ import {
   LEVELS,
   OUTPUT_FORMATS,
   createSink,
+  defaultHuntThreads,
   hunt,
   isLevel,
   isTerminal,
@@ -57,8 +57,10 @@ Output:
   --output FILE       write there instead of standard output
   --no-color          no colours in the table (also when NO_COLOR is set)
   -q, --quiet         no progress line, no summary
-  --threads N         worker threads hunting files in parallel (default: all cores,
-                      ${availableParallelism()} here); 1 hunts on the main thread
+  --threads N         worker threads hunting files in parallel (default: one less
+                      than the cores, ${defaultHuntThreads()} here); 1 hunts on the main thread.
+                      Each thread holds its own copy of the rules (about 190 MB
+                      with every SigmaHQ rule)
 
 Each detection names rule_id, rule_title, level, status, tags, attack (tactics and
 techniques), timestamp (UTC), computer, channel, event_id, record_id, file and the
@@ -197,7 +199,7 @@ function huntOptions(values: Values, inputs: string[]): Parameters<typeof hunt>[
       tags: list(values.tags),
     },
     events: { from, to, computers: list(values.computer), eventIds: list(values.eid)?.map((n) => eventId(n)) },
-    threads: parsePositiveInt(values.threads, '--threads') ?? availableParallelism(),
+    threads: parsePositiveInt(values.threads, '--threads') ?? defaultHuntThreads(),
   };
 }
 

@@ -5,6 +5,7 @@
  * At most a few files per thread are in flight, so memory does not grow with the input.
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ReadProblem } from '../event-files.js';
 import { listInputFiles } from '../readers/inputs.js';
@@ -30,6 +31,16 @@ export type HuntUpdate =
   | { kind: 'detections'; file: string; detections: Detection[]; events: number; filtered: number; problems: ReadProblem[] }
   /** A file is finished; `failed` says why nothing of it could be read. */
   | { kind: 'file-done'; file: string; bytes: number; failed?: string };
+
+/**
+ * Threads a hunt uses unless told otherwise: one core is left to the main thread, which puts
+ * results in order and writes them; on two cores or fewer the main thread hunts alone. Each
+ * thread holds its own copy of the rules (about 190 MB with every SigmaHQ rule), so this is a
+ * memory choice too.
+ */
+export function defaultHuntThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
 
 export async function* hunt(options: HuntOptions): AsyncGenerator<HuntUpdate> {
   const problems: ReadProblem[] = [];
