@@ -1,3 +1,7 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+
 /** Output goes through core's `write` (backpressure: a slow reader never makes memory grow). */
 export { write } from '@firebreak/core';
 
@@ -11,4 +15,24 @@ export function parsePositiveInt(value: string | undefined, option: string): num
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} must be a positive integer, got "${value}"`);
   return n;
+}
+
+/** Standard output, or FILE opened for writing; a file that cannot be created throws with its system code (ENOENT, EACCES…). */
+export async function openOutput(file: string | undefined): Promise<Writable> {
+  if (file === undefined) return process.stdout;
+  const stream = createWriteStream(file);
+  await once(stream, 'open');
+  return stream;
+}
+
+/** Runs a command so that its usage errors (parseArgs' ones included) show the command's usage line. */
+export async function withUsage<T>(usageText: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (error instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError(`${(error as Error).message}\n${usageText}`);
+    throw error;
+  }
 }

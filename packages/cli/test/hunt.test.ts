@@ -218,3 +218,31 @@ test('usage errors exit 2 and point to --help', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--min-level/);
 });
+
+test('crafted values: an impossible time loses no event, escape sequences never reach the terminal', () => {
+  const rule = join(work, 'any-image.yml');
+  writeFileSync(
+    rule,
+    'title: Any Image\nid: 5b0c4e0e-9d1e-4f55-9a53-1f2d6c1d8a01\nstatus: test\nlevel: high\nlogsource: { product: windows }\ndetection:\n  selection: { Image|contains: evil }\n  condition: selection\n',
+  );
+  const events = join(work, 'crafted.jsonl');
+  const lines = [
+    { Image: 'evil1', time: '2023-01-01T00:00:00Z' },
+    { Image: 'evil2', time: 1e300 },
+    { Image: 'evil3', time: '2023-01-01T00:00:02' },
+  ].map((e) => JSON.stringify(e));
+  writeFileSync(events, [...lines, '{"b": \u001b]0;PWNED\u0007\u001b[31mRED}'].join('\n') + '\n');
+  const run = firebreak('hunt', events, '--raw', '--rules', rule, '--format', 'jsonl');
+  assert.equal(run.status, 0, run.stderr);
+  const detections = jsonl(run.stdout);
+  assert.deepEqual(
+    detections.map((d) => [d.fields.Image, d.timestamp]),
+    [
+      ['evil1', '2023-01-01T00:00:00.000Z'],
+      ['evil2', null],
+      ['evil3', '2023-01-01T00:00:02.000Z'],
+    ],
+  );
+  assert.match(run.stderr, /warning: .*crafted\.jsonl:4/);
+  assert.doesNotMatch(run.stderr, /\u001b|\u0007/);
+});

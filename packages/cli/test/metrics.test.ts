@@ -52,10 +52,10 @@ test('eids: counts per channel and EventID equal the EVTX reader’s, in json, c
   const csv = firebreak('metrics', FOLDER, 'eids', '--format', 'csv');
   assert.equal(csv.status, 0, csv.stderr);
   const rows = csv.stdout.trimEnd().split('\r\n');
-  assert.equal(rows[0], 'count,percent,channel,event_id,description');
+  assert.equal(rows[0], 'count,percent,channel,event_id,record_type,description');
   assert.equal(rows.length, expected.size + 1);
   const security4624 = report.rows.find((r) => r.channel === 'Security' && r.event_id === 4624)!;
-  assert.ok(rows.includes(`${security4624.count},${security4624.percent},Security,4624,An account was successfully logged on`));
+  assert.ok(rows.includes(`${security4624.count},${security4624.percent},Security,4624,,An account was successfully logged on`));
 
   const table = firebreak('metrics', FOLDER, 'eids');
   assert.equal(table.status, 0, table.stderr);
@@ -167,4 +167,80 @@ test('usage errors exit 2 with the usage; nothing readable exits 2', () => {
   const help = firebreak('metrics', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /logons +Security logons \(4624\) and failed logons \(4625\)/);
+});
+
+test('logs: a path that does not exist is a row of its own, named by the path, with its problem', () => {
+  const missing = join(work, 'no-such-file.evtx');
+  const events = join(work, 'present.jsonl');
+  writeFileSync(events, '{"Channel": "Security", "EventID": 4624}\n');
+  const result = firebreak('metrics', missing, events, 'logs', '--format', 'json');
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^warning: .*no-such-file\.evtx: ENOENT/m);
+  assert.deepEqual(
+    (JSON.parse(result.stdout) as Json<{ file: string; records: number; problems: number }>).rows.map((r) => [
+      r.file,
+      r.records,
+      r.problems,
+    ]),
+    [
+      [missing, 0, 1],
+      [events, 1, 0],
+    ],
+  );
+});
+
+test('eids: auditd events counted by record type, shown in the EventID column; csv and json give it as record_type', () => {
+  const audit = join(work, 'audit.log');
+  writeFileSync(
+    audit,
+    [
+      'type=SYSCALL msg=audit(1714557600.123:42): arch=c000003e syscall=59 success=yes exit=0 pid=901 comm="ls" exe="/usr/bin/ls"',
+      'type=EXECVE msg=audit(1714557600.123:42): argc=1 a0="ls"',
+      'type=SYSCALL msg=audit(1714557601.000:43): arch=c000003e syscall=2 success=yes exit=3 pid=902 comm="cat" exe="/usr/bin/cat"',
+      'type=USER_LOGIN msg=audit(1714557602.000:44): pid=903 uid=0 auid=1000 ses=4 msg=\'op=login acct="root" res=success\'',
+    ].join('\n') + '\n',
+  );
+  const table = firebreak('metrics', audit, 'eids');
+  assert.equal(table.status, 0, table.stderr);
+  assert.deepEqual(table.stdout.split('\n').slice(2, 4), ['    2  66.67  auditd      SYSCALL', '    1  33.33  auditd   USER_LOGIN']);
+  const csv = firebreak('metrics', audit, 'eids', '--format', 'csv');
+  assert.deepEqual(csv.stdout.split('\r\n').slice(0, 3), [
+    'count,percent,channel,event_id,record_type,description',
+    '2,66.67,auditd,,SYSCALL,',
+    '1,33.33,auditd,,USER_LOGIN,',
+  ]);
+  assert.deepEqual(json(audit, 'eids').rows[0], {
+    channel: 'auditd',
+    event_id: null,
+    record_type: 'SYSCALL',
+    count: 2,
+    percent: 66.67,
+    description: null,
+  });
+});
+
+test('a report counts 100,000 keys one by one and the rest in an "(other)" row, as --help says', () => {
+  const events = join(work, 'computers.jsonl');
+  const computers = 100_001;
+  writeFileSync(events, Array.from({ length: computers }, (_, i) => `{"Computer": "host-${i}", "EventID": 1}\n`).join(''));
+  const report = json<{ computer: string; events: number }>(events, 'computers');
+  assert.equal(report.events, computers);
+  assert.equal(report.rows.length, 100_001);
+  assert.deepEqual(report.rows.at(-1), { computer: '(other)', events: 1, first: null, last: null, channels: [] });
+  assert.equal(new Set(report.rows.slice(0, -1).map((r) => r.computer)).size, 100_000);
+  assert.match(
+    firebreak('metrics', '--help').stdout,
+    /at most 100,000 keys.*"\(other\)"; a row lists at most 100 channels, then "\(more\)"/s,
+  );
+});
+
+test('warnings about the files read are printable: an escape sequence in a file name or a bad line is shown as \\u001b', () => {
+  const file = join(work, 'x\u001b[2Jy.jsonl');
+  writeFileSync(file, '{"Channel": "A\u001b[31m", "EventID": 1}\n{"b": \u001b]0;PWNED\u0007}\n');
+  for (const report of ['logs', 'eids']) {
+    const result = firebreak('metrics', file, report);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!(result.stdout + result.stderr).includes('\u001b'), result.stdout + result.stderr);
+    assert.match(result.stderr, /^warning: .*x\\u001b\[2Jy\.jsonl:2: .*\\u001b\]/m);
+  }
 });

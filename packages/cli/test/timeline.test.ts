@@ -1,11 +1,13 @@
 /** `firebreak timeline` end to end: the real binary on real logs and on hand-made events. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readEvtx } from '@firebreak/evtx';
 import { sharedPath, sharedSkip } from '@firebreak/testkit';
+import { isoTime } from '../src/commands/timeline.js';
 import { firebreak } from './support/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-timeline-cli-'));
@@ -262,4 +264,87 @@ test('usage errors exit 2 and show the usage; --help documents the options, memo
   assert.match(help.stdout, /--process-tree/);
   assert.match(help.stdout, /Memory: /);
   assert.match(help.stdout, /Exit status: 0 .* 2 when nothing at all could be read/s);
+});
+
+test('warnings quote the logs printable: escape sequences in a bad line and in a file name are shown as \\u001b', () => {
+  const folder = join(work, 'escapes');
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, 'x\u001b[2Jy.jsonl');
+  writeFileSync(file, '{"EventID": 1, "Data": "good"}\n{"b": \u001b]0;PWNED\u0007\u001b[31mRED}\n');
+  const result = firebreak('timeline', '--rules', ruleFile(), folder);
+  assert.equal(result.status, 0, result.stderr);
+  assert.ok(!result.stderr.includes('\u001b') && !result.stderr.includes('\u0007'), result.stderr);
+  assert.match(result.stderr, /^warning: .*escapes\/x\\u001b\[2Jy\.jsonl:2: .*\\u001b\]/m);
+  assert.match(result.stdout, /^- +- +-\/1 {2}Data=good$/m);
+});
+
+test('values nested deeper than the stack goes: every format shows them to a depth, with the events around them', () => {
+  const deep = (open: string, close: string): string => open.repeat(100_000) + '"x"' + close.repeat(100_000);
+  const events = join(work, 'deep.jsonl');
+  writeFileSync(
+    events,
+    [
+      '{"EventID": 1, "Data": "before", "TimeCreated_SystemTime": "2024-05-01T10:00:00Z"}',
+      `{"EventID": 2, "Data": "list", "List": ${deep('[', ']')}, "TimeCreated_SystemTime": "2024-05-01T10:00:01Z"}`,
+      `{"EventID": 3, "Data": "object", "Object": ${deep('{"a":', '}')}, "TimeCreated_SystemTime": "2024-05-01T10:00:02Z"}`,
+      '{"EventID": 4, "Data": "after", "TimeCreated_SystemTime": "2024-05-01T10:00:03Z"}',
+    ].join('\n') + '\n',
+  );
+  const text = firebreak('timeline', '--rules', ruleFile(), events);
+  assert.equal(text.status, 0, text.stderr);
+  const lines = text.stdout.trimEnd().split('\n');
+  assert.deepEqual(
+    lines.map((l) => / {2}-\/(\d) {2}Data=(\w+)/.exec(l)?.slice(1).join(' ')),
+    ['1 before', '2 list', '3 object', '4 after'],
+  );
+  assert.ok(lines[1]!.includes(`List=${'['.repeat(64)}"[nested deeper than 64 levels]"`), lines[1]);
+
+  for (const format of ['jsonl', 'csv']) {
+    const result = firebreak('timeline', '--format', format, '--rules', ruleFile(), events);
+    assert.equal(result.status, 0, `${format}: ${result.stderr}`);
+    assert.equal(result.stderr, '');
+    // The list in its event's summary and fields, the object in its fields.
+    assert.equal((result.stdout.match(/nested deeper than 64 levels/g) ?? []).length, 3, format);
+  }
+  const jsonl = firebreak('timeline', '--format', 'jsonl', '--rules', ruleFile(), events);
+  const records = jsonl.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event_id: number; fields: Record<string, unknown> });
+  assert.deepEqual(
+    records.map((r) => r.event_id),
+    [1, 2, 3, 4],
+  );
+  let object = records[2]!.fields.Object;
+  let depth = 0;
+  for (; typeof object === 'object' && object !== null; depth++) object = (object as { a: unknown }).a;
+  // 64 levels counted from the record: the record, its fields, then 62 of the object's.
+  assert.deepEqual([depth, object], [62, '[nested deeper than 64 levels]']);
+});
+
+test('an event that cannot be handled is a warning naming its file and line, and the others are handled', () => {
+  const events = join(work, 'three.jsonl');
+  writeFileSync(events, ['{"EventID": 1}', '{"EventID": 2}', '{"EventID": 3}'].join('\n') + '\n');
+  // eachEvent in a process of its own, as the commands run it: with its warnings on that process's stderr.
+  const script = `
+    import { eachEvent } from ${JSON.stringify(new URL('../src/commands/timeline.js', import.meta.url).href)};
+    const handled = [];
+    const problems = [];
+    const use = (event) => {
+      if (event.eventId === 2) throw new RangeError('Invalid time value');
+      handled.push(event.origin);
+    };
+    const readable = await eachEvent([${JSON.stringify(events)}], use, { onProblem: (file) => problems.push(file) });
+    console.log(JSON.stringify({ readable, handled, problems }));
+  `;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), { readable: 1, handled: [`${events}:1`, `${events}:3`], problems: [events] });
+  assert.equal(result.stderr, `warning: ${events}:2: event left out: Invalid time value\n`);
+});
+
+test('a time no date can be made of is shown as none', () => {
+  assert.equal(isoTime(8.64e15), '+275760-09-13T00:00:00.000Z');
+  assert.equal(isoTime(0), '1970-01-01T00:00:00.000Z');
+  for (const time of [8.64e15 + 1, -8.64e15 - 1, 1e300, NaN, Infinity, undefined, null]) assert.equal(isoTime(time), null, String(time));
 });

@@ -7,7 +7,7 @@
  */
 import { FirebreakEvent } from './event.js';
 import { auditdEvents } from './readers/auditd.js';
-import { EventFileError, decodeText, openContent, sniff, startsWithEvtxMagic } from './readers/content.js';
+import { EventFileError, MAX_LEADING_SPACE, decodeText, openContent, sniff, startsWithEvtxMagic } from './readers/content.js';
 import { evtxFileEvents, evtxStreamEvents } from './readers/evtx.js';
 import { jsonEvents } from './readers/json.js';
 import { windowsXmlEvents } from './readers/windows-xml.js';
@@ -34,8 +34,12 @@ export async function* readEventFile(path: string, onProblem: (p: ReadProblem) =
   }
   const content = await openContent(path, onProblem);
   try {
-    const found = sniff(content.head);
-    if ('empty' in found) return;
+    let found = sniff(content.head);
+    if ('blank' in found) {
+      // A blank file holds no events; one that goes on after a megabyte of white space is no log we know.
+      if (content.complete) return;
+      found = { unknown: `has only white space in its first ${MAX_LEADING_SPACE / 1024 / 1024} MiB` };
+    }
     if ('unknown' in found)
       throw new EventFileError(`${path}: not a recognised event log (${content.gzipped ? 'gzip data that ' : ''}${found.unknown})`);
     if (found.kind === 'evtx') {

@@ -4,16 +4,42 @@ import type { SigmaEvent } from '@firebreak/sigma';
 /** Windows (EVTX and evtx_dump JSON), ECS/Winlogbeat, Zeek and generic JSON time fields, in that order. */
 const TIME_FIELDS = ['TimeCreated_SystemTime', '@timestamp', 'timestamp', 'ts', 'time'];
 
+/** The range a JavaScript Date can hold: a time outside it cannot be printed, so it is no time. */
+const MAX_MS = 8.64e15;
+/** Numbers below this are seconds since the epoch (Zeek's `ts`, Unix timestamps); above, milliseconds. */
+const SECONDS_BELOW = 1e11;
+/** ISO 8601 as logs write it: a date, then optionally a time (with `T` or a space) and a zone. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const NUMBER = /^\d{1,16}(?:\.\d+)?$/;
+
 /** Milliseconds since the epoch, or undefined when no known field holds a readable time. */
 export function eventTime(event: SigmaEvent): number | undefined {
   for (const field of TIME_FIELDS) {
-    const value = event.get(field);
-    // Zeek's `ts` is seconds since the epoch.
-    if (typeof value === 'number') return field === 'ts' ? value * 1000 : value;
-    if (typeof value === 'string') {
-      const ms = Date.parse(value);
-      if (!Number.isNaN(ms)) return ms;
-    }
+    const ms = timeOf(event.get(field));
+    if (ms !== undefined) return ms;
   }
   return undefined;
+}
+
+/**
+ * A time value as logs write it: ISO 8601 text (UTC when it names no zone, whatever the machine's
+ * zone), or a number of seconds or milliseconds since the epoch (as a number or as digits).
+ */
+export function timeOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return epochMs(value);
+  if (typeof value !== 'string' || value.length > 40) return undefined;
+  const text = value.trim();
+  if (NUMBER.test(text)) return epochMs(Number(text));
+  const iso = ISO_DATE.exec(text);
+  if (!iso) return undefined;
+  const utc = iso[1] === undefined && text.length > 10 ? `${text.replace(' ', 'T')}Z` : text.replace(' ', 'T');
+  return inRange(Date.parse(utc));
+}
+
+function epochMs(n: number): number | undefined {
+  return inRange(Math.abs(n) < SECONDS_BELOW ? n * 1000 : n);
+}
+
+function inRange(ms: number): number | undefined {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_MS ? ms : undefined;
 }

@@ -120,13 +120,16 @@ function layerOf(channel: string | undefined, eventId: number | undefined, logso
   return 'endpoint';
 }
 
+/** A field's text; of a list (a name repeated in the record, e.g. UserData's own Channel), the first. */
 function text(value: unknown): string | undefined {
+  if (Array.isArray(value)) return text(value[0]);
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
   return undefined;
 }
 
 function integer(value: unknown): number | undefined {
+  if (Array.isArray(value)) return integer(value[0]);
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined;
 }

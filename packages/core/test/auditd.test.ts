@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import { loadRules } from '@firebreak/sigma';
 import { sharedPath, sharedSkip } from '@firebreak/testkit';
 import { readEventFile, type FirebreakEvent, type ReadProblem } from '../src/index.js';
+import { MAX_OPEN_TEXT } from '../src/readers/auditd.js';
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-auditd-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -115,7 +116,7 @@ test('hex-encoded values are decoded where auditd encodes them, and only there',
   assert.equal(f.subj, 'unconfined');
 });
 
-test('interleaved events are told apart by their serial and handed out in the order they started', async () => {
+test('interleaved events are told apart by their serial and handed out in the order they complete', async () => {
   const a = execEvent('1714557602.000:60', false);
   const b = execEvent('1714557602.001:61', false, '/tmp/other file');
   const { events, problems } = await read('interleaved.log', [
@@ -125,21 +126,22 @@ test('interleaved events are told apart by their serial and handed out in the or
     b[1]!,
     b[2]!,
     a[2]!,
+    ...b.slice(3),
     'type=EOE msg=audit(1714557602.001:61): ',
     ...a.slice(3),
-    ...b.slice(3),
     'type=USER_LOGIN msg=audit(1714557603.000:62): pid=5 uid=0 msg=\'op=login acct="alice" exe="/usr/sbin/sshd" hostname=? addr=10.0.0.9 terminal=ssh res=failed\'',
   ]);
   assert.deepEqual(problems, []);
+  // 61 is complete at its EOE; 60 and 62 at the end of the file, in the order they started.
   assert.deepEqual(
     events.map((e) => e.recordId),
-    [60, 61, 62],
+    [61, 60, 62],
   );
   assert.deepEqual(fields(events[0]!).type, ['SYSCALL', 'EXECVE', 'CWD', 'PATH', 'PATH', 'PROCTITLE']);
   assert.deepEqual(fields(events[1]!).type, ['SYSCALL', 'EXECVE', 'CWD', 'PATH', 'PATH', 'PROCTITLE']);
-  assert.deepEqual(fields(events[1]!).name, ['/usr/bin/touch', '/tmp/other file']);
-  assert.deepEqual(fields(events[0]!).name, ['/usr/bin/touch', '/tmp/a b']);
-  assert.equal(events[1]!.origin.endsWith(':2'), true);
+  assert.deepEqual(fields(events[0]!).name, ['/usr/bin/touch', '/tmp/other file']);
+  assert.deepEqual(fields(events[1]!).name, ['/usr/bin/touch', '/tmp/a b']);
+  assert.equal(events[0]!.origin.endsWith(':2'), true);
   // A user-space message's own pairs, inside msg='…', are the event's fields.
   const login = fields(events[2]!);
   assert.equal(login.acct, 'alice');
@@ -188,6 +190,46 @@ test('ausearch output: separators and time lines are passed over', async () => {
   // Words without `=` (AVC's prose) are passed over; the pairs around them are read.
   const avc = fields(events[2]!);
   assert.deepEqual([avc.pid, avc.comm, avc.name, avc.permissive, avc.trailing], ['5', 'cat', 'shadow', '0', undefined]);
+});
+
+test('an event that keeps getting records does not hold back the events after it', async () => {
+  // Serial 1 gets a record every 100 lines (within the 256-line window, so it stays open to the end);
+  // the single-record events between are handed out as each completes, not held until 1 ends.
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    if (i % 100 === 0) lines.push(`type=PATH msg=audit(1714557609.000:1): item=${i / 100} name="/tmp/f${i}"`);
+    else lines.push(`type=USER_LOGIN msg=audit(1714557609.000:${i + 1}): pid=1 uid=0 res=success`);
+  }
+  const { events, problems } = await read('long-running.log', lines);
+  assert.deepEqual(problems, []);
+  const serials = events.map((e) => e.recordId);
+  // Serial 1 completes at the end of the file, with the events of the last window (in the order they
+  // started); all the others went out as they completed, in file order here.
+  const longRunning = serials.indexOf(1);
+  assert.ok(longRunning > 1500, `serial 1 handed out after ${longRunning} events`);
+  assert.equal((fields(events[longRunning]!).type as string[]).length, 20);
+  assert.deepEqual(
+    serials.filter((serial) => serial !== 1),
+    lines.map((_, i) => i + 1).filter((serial) => (serial - 1) % 100 !== 0),
+  );
+});
+
+test('open events holding more than MAX_OPEN_TEXT are handed out early, the one waiting longest first', async () => {
+  const value = 'x'.repeat(64 * 1024);
+  const record = (serial: number, i: number): string => `type=PATH msg=audit(1714557610.000:${serial}): item=${i} name=${value}`;
+  const lines: string[] = [];
+  for (let i = 0; i < 40; i++) lines.push(record(1, i), record(2, i));
+  const { events, problems } = await read('large.log', lines);
+  // Serial 1 and 2 share the budget: once their text passes it, 1 (whose last record is older) goes first.
+  const perRecord = record(1, 10).length;
+  const first = Math.floor(MAX_OPEN_TEXT / perRecord / 2) + 1;
+  const split = events.map((e) => [e.recordId, (fields(e).type as string[]).length]);
+  assert.deepEqual(split[0], [1, first]);
+  assert.ok(problems[0]!.startsWith(`large.log:1: open audit events hold more than ${MAX_OPEN_TEXT} characters`), problems[0]);
+  // Nothing is lost: every record is in one of the events.
+  const records = (serial: number): number => split.filter(([s]) => s === serial).reduce((n, [, count]) => n + count!, 0);
+  assert.deepEqual([records(1), records(2)], [40, 40]);
+  assert.equal(problems.length, events.length - 2);
 });
 
 const AUDITD_RULES = 'sigma/rules/linux/auditd';

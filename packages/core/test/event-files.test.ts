@@ -9,6 +9,7 @@ import { readEvtx } from '@firebreak/evtx';
 import { objectEvent } from '@firebreak/sigma';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
 import { EventFileError, eventTime, jsonValues, readEventFile, type FirebreakEvent, type ReadProblem } from '../src/index.js';
+import { MAX_LEADING_SPACE } from '../src/readers/content.js';
 import { MAX_JSON_VALUE } from '../src/readers/json.js';
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-core-'));
@@ -293,6 +294,47 @@ test('a file that is no event log is a clear error naming it and what it starts 
 test('an empty file holds no events and is no error', async () => {
   assert.deepEqual(await read('empty.jsonl', ''), { events: [], problems: [] });
   assert.deepEqual(await read('blank.gz', gzipSync('\n\n')), { events: [], problems: [] });
+});
+
+test('leading white space past the first piece does not hide the events; past 1 MiB it is a clear error', async () => {
+  const event = '{"EventID":1}\n';
+  // More than the 64 KiB the first read returns: this file used to count as empty, its events dropped silently.
+  for (const [name, content] of [
+    ['padded.jsonl', '\n'.repeat(70 * 1024) + event],
+    ['padded.jsonl.gz', gzipSync(' \r\n\t'.repeat(100 * 1024) + event)],
+    ['padded-utf16.json', Buffer.from(' '.repeat(70 * 1024) + event, 'utf16le')],
+  ] as const) {
+    const { events, problems } = await read(name, content);
+    assert.deepEqual([events.map((e) => e.get('EventID')), problems], [[1], []], name);
+  }
+  await assert.rejects(
+    read('blank-megabyte.jsonl', ' '.repeat(MAX_LEADING_SPACE) + event),
+    (error: Error) =>
+      error instanceof EventFileError &&
+      /blank-megabyte\.jsonl: not a recognised event log \(has only white space in its first 1 MiB\)$/.test(error.message),
+  );
+});
+
+test('evtx_dump JSON nested 50,000 deep costs only its deep part: the events after it are read', async () => {
+  // The flattening recursed without a limit: a stack overflow ended the file at that event.
+  const deep = `${'{"x":'.repeat(50_000)}"leaf"${'}'.repeat(50_000)}`;
+  const lines = [
+    '{"Event":{"System":{"EventID":1},"EventData":{"Image":"before.exe"}}}',
+    `{"Event":{"System":{"EventID":2},"EventData":{"Image":"deep.exe","Deep":${deep}}}}`,
+    '{"Event":{"System":{"EventID":3},"EventData":{"Image":"after.exe"}}}',
+  ];
+  const { events, problems } = await read('deep.jsonl', lines.join('\n'));
+  assert.deepEqual(
+    events.map((e) => [e.origin, e.get('EventID'), e.get('Image')]),
+    [
+      ['deep.jsonl:1', 1, 'before.exe'],
+      ['deep.jsonl:2', 2, 'deep.exe'],
+      ['deep.jsonl:3', 3, 'after.exe'],
+    ],
+  );
+  assert.deepEqual(problems, [
+    { origin: 'deep.jsonl:2', message: 'EventData nests elements more than 64 deep; the deeper content is left out' },
+  ]);
 });
 
 test(

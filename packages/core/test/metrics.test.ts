@@ -1,9 +1,23 @@
 /** Metrics over real logs, checked against counts made independently with the EVTX reader alone. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { readEvtx } from '@firebreak/evtx';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
 import { ComputerMetrics, EventIdMetrics, InputReader, LogMetrics, LogonMetrics, describeEvent, logonTypeName } from '../src/index.js';
+import { MAX_CHANNELS_PER_ROW, MAX_NAME_LENGTH, MORE_CHANNELS, OTHER_ROW } from '../src/metrics/metrics.js';
+
+const work = mkdtempSync(join(tmpdir(), 'firebreak-metrics-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** A JSONL file of these events in the work folder. */
+function jsonl(name: string, events: object[]): string {
+  const path = join(work, name);
+  writeFileSync(path, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return path;
+}
 
 const FOLDER = 'evtx-attack-samples/Lateral Movement';
 const LOGON_FILE = 'evtx-attack-samples/Credential Access/CA_4624_4625_LogonType2_LogonProc_chrome.evtx';
@@ -133,4 +147,109 @@ test('descriptions of well-known ids and logon type names', () => {
   assert.equal(describeEvent('System', 7045), 'A service was installed in the system');
   assert.equal(describeEvent('Security', 1), undefined);
   assert.deepEqual([2, 3, 10, 99].map(logonTypeName), ['Interactive', 'Network', 'RemoteInteractive', undefined]);
+});
+
+test('past its limit of keys a report counts the events of later keys together, in a last "(other)" row', async () => {
+  const logon = (computer: string, id: number, user: string) => ({
+    Computer: computer,
+    Channel: 'Security',
+    EventID: id,
+    TargetDomainName: 'CORP',
+    TargetUserName: user,
+    IpAddress: '10.0.0.1',
+    LogonType: 3,
+    TimeCreated_SystemTime: '2024-05-01T10:00:00Z',
+  });
+  const first = jsonl('first.jsonl', [
+    logon('A', 4624, 'u1'),
+    logon('B', 4625, 'u2'),
+    { Computer: 'C', Channel: 'System', EventID: 7045, TimeCreated_SystemTime: '2024-05-01T09:00:00Z' },
+    { Computer: 'D', Channel: 'Application', EventID: 1000 },
+    { Computer: 'D', Channel: 'Application', EventID: 1000 },
+  ]);
+  const second = jsonl('second.jsonl', [logon('A', 4624, 'u3')]);
+  const [eids, computers, logons, logs] = [new EventIdMetrics(2), new ComputerMetrics(2), new LogonMetrics(1), new LogMetrics(1)];
+  await feed([first, second], eids, computers, logons, logs);
+  logs.addFile(second);
+
+  assert.deepEqual(
+    eids.rows().map((r) => [r.channel, r.event_id, r.count, r.percent]),
+    [
+      ['Security', 4624, 2, (100 * 2) / 6],
+      ['Security', 4625, 1, (100 * 1) / 6],
+      [OTHER_ROW, null, 3, (100 * 3) / 6],
+    ],
+  );
+  assert.deepEqual(
+    computers.rows().map((r) => [r.computer, r.events, r.first, r.channels]),
+    [
+      ['A', 2, Date.parse('2024-05-01T10:00:00Z'), ['Security']],
+      ['B', 1, Date.parse('2024-05-01T10:00:00Z'), ['Security']],
+      [OTHER_ROW, 3, Date.parse('2024-05-01T09:00:00Z'), ['Application', 'System']],
+    ],
+  );
+  assert.deepEqual(
+    logons.rows().map((r) => [r.user, r.source, r.logon_type, r.successes, r.failures]),
+    [
+      ['CORP\\u1', '10.0.0.1', 3, 1, 0],
+      [OTHER_ROW, '-', null, 1, 1],
+    ],
+  );
+  assert.deepEqual(
+    logs.rows().map((r) => [r.file, r.records]),
+    [
+      [first, 5],
+      [OTHER_ROW, 1],
+    ],
+  );
+});
+
+test('a row lists its first channels and then "(more)"; long names are cut, and count as one', async () => {
+  const long = (prefix: string, last: string) => prefix.repeat(MAX_NAME_LENGTH) + last;
+  const events = Array.from({ length: MAX_CHANNELS_PER_ROW + 1 }, (_, i) => ({
+    Computer: long('h', String(i % 2)),
+    Channel: `Channel-${String(i).padStart(3, '0')}`,
+    EventID: 1,
+  }));
+  events.push({ Computer: 'other', Channel: long('c', '1'), EventID: 1 }, { Computer: 'other', Channel: long('c', '2'), EventID: 1 });
+  const [eids, computers] = [new EventIdMetrics(), new ComputerMetrics()];
+  await feed([jsonl('channels.jsonl', events)], eids, computers);
+
+  const [many, other] = computers.rows();
+  assert.equal(many!.computer, 'h'.repeat(MAX_NAME_LENGTH) + '…');
+  assert.equal(many!.events, MAX_CHANNELS_PER_ROW + 1);
+  assert.deepEqual(many!.channels, [...events.slice(0, MAX_CHANNELS_PER_ROW).map((e) => e.Channel), MORE_CHANNELS]);
+  assert.deepEqual(other!.channels, ['c'.repeat(MAX_NAME_LENGTH) + '…']);
+  assert.deepEqual(eids.rows().at(0), {
+    channel: 'c'.repeat(MAX_NAME_LENGTH) + '…',
+    event_id: 1,
+    record_type: null,
+    count: 2,
+    percent: (100 * 2) / events.length,
+    description: null,
+  });
+});
+
+test("eids: events without an EventID counted by record type (auditd: the first record's), beside those with one", async () => {
+  const audit = join(work, 'audit.log');
+  writeFileSync(
+    audit,
+    [
+      'type=SYSCALL msg=audit(1714557600.123:42): arch=c000003e syscall=59 success=yes exit=0 pid=901 comm="ls" exe="/usr/bin/ls"',
+      'type=EXECVE msg=audit(1714557600.123:42): argc=1 a0="ls"',
+      'type=SYSCALL msg=audit(1714557601.000:43): arch=c000003e syscall=2 success=yes exit=3 pid=902 comm="cat" exe="/usr/bin/cat"',
+      'type=USER_LOGIN msg=audit(1714557602.000:44): pid=903 uid=0 auid=1000 ses=4 msg=\'op=login acct="root" exe="/usr/sbin/sshd" res=success\'',
+    ].join('\n') + '\n',
+  );
+  const windows = jsonl('windows.jsonl', [{ Channel: 'Security', EventID: 4624 }]);
+  const eids = new EventIdMetrics();
+  await feed([audit, windows], eids);
+  assert.deepEqual(
+    eids.rows().map((r) => [r.channel, r.event_id, r.record_type, r.count]),
+    [
+      ['auditd', null, 'SYSCALL', 2],
+      ['Security', 4624, null, 1],
+      ['auditd', null, 'USER_LOGIN', 1],
+    ],
+  );
 });

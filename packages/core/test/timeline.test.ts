@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { readEvtx } from '@firebreak/evtx';
 import { objectEvent } from '@firebreak/sigma';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
-import { FirebreakEvent, InputReader, TimedLines, eventSummary, oneLine, timeOrder, type ReadProblem } from '../src/index.js';
+import { FirebreakEvent, InputReader, TimedLines, eventSummary, jsonText, oneLine, timeOrder, type ReadProblem } from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-timeline-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -128,6 +128,37 @@ test('a summary is one line: control characters and line breaks in values become
   assert.equal(summary.split('Long=')[0], 'Data=evil [2J  next line ');
   assert.equal(summary.length, 'Data=evil [2J  next line Long='.length + 240 + 1);
   assert.equal(oneLine('a\tb\u0085c'), 'a b c');
+});
+
+/** `depth` lists, one inside the other, around `inner`: what a JSON log may hold, deeper than the stack goes. */
+function nested(depth: number, inner: unknown): unknown {
+  let value = inner;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
+test('a summary of a field nested deeper than the stack goes: the lists as JSON, the depth cut', () => {
+  const fields = { Channel: 'Application', EventID: 1000, Data: ['a', nested(100_000, 'x')], Other: [1, { b: 2 }] };
+  const event = new FirebreakEvent(objectEvent(fields), { file: 'f', format: 'json', origin: 'f:1' }, () => fields);
+  const summary = eventSummary(event);
+  assert.equal(summary, `Data=a,${'['.repeat(64)}"[nested deeper than 64 levels]"${']'.repeat(64)} Other=1,{"b":2}`);
+});
+
+test('jsonText: the text of JSON.stringify, and for what it refuses BigInt digits, a note for depth and loops', () => {
+  const plain = { a: [1, 'two', null, { b: true }], c: 'é\u0000' };
+  assert.equal(jsonText(plain), JSON.stringify(plain));
+  assert.equal(
+    jsonText({ big: 2n ** 64n, list: [1n, undefined, () => 1], skipped: undefined }),
+    '{"big":18446744073709551616,"list":[1,null,null]}',
+  );
+  const deep = JSON.parse(jsonText({ deep: nested(100_000, 'x'), big: 1n })) as { deep: unknown; big: number };
+  let level = 0;
+  let value = deep.deep;
+  for (; Array.isArray(value); level++) value = value[0];
+  assert.deepEqual([level, value], [63, '[nested deeper than 64 levels]']);
+  const loop: Record<string, unknown> = { name: 'loop', n: 1n };
+  loop.self = loop;
+  assert.equal(jsonText(loop), '{"name":"loop","n":1,"self":"[circular]"}');
 });
 
 test('an unreadable file among readable ones is reported once and the others are read', { skip: sharedSkip(LOGON_FILE) }, async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readEventFile, type ReadProblem } from '../src/index.js';
-import { MAX_EVENT_XML } from '../src/readers/windows-xml.js';
+import { MAX_EVENT_XML, windowsXmlEvents } from '../src/readers/windows-xml.js';
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-xml-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -168,4 +168,102 @@ test('an event longer than the limit is reported and skipped, and the next one i
     [0, 2],
   );
   assert.deepEqual(problems, [`long.xml:2: <Event> element longer than ${MAX_EVENT_XML} characters; skipped`]);
+});
+
+/** The events (as field objects) and problems of XML text arriving in `pieces`. */
+async function readPieces(pieces: Iterable<string>): Promise<{ events: Record<string, unknown>[]; problems: string[] }> {
+  const problems: string[] = [];
+  const events = [];
+  const text = (async function* () {
+    yield* pieces;
+  })();
+  for await (const e of windowsXmlEvents('t.xml', text, (p) => problems.push(`${p.origin}: ${p.message}`))) {
+    events.push(Object.fromEntries([...e.fields.keys()].map((k) => [k, e.fields.get(k)])));
+  }
+  return { events, problems };
+}
+
+test('300,000 comments and CDATA sections in one event are passed over in linear time', async () => {
+  // One piece of 2.4 MB: searching for </Event> again from each comment to the end of the text was
+  // ~3·10^11 character comparisons (minutes; 550,000 comments in a file took 11 s). Remembering how
+  // far the search got reads it in well under a second; a hang here is the failure.
+  const body = '<!---->'.repeat(200_000) + '<![CDATA[]]>'.repeat(100_000);
+  const xml = `<Events><Event><System><EventID>1</EventID></System><EventData><Data Name='A'>a${body}b</Data></EventData></Event>${event4688(2, 'next')}</Events>`;
+  const { events, problems } = await readPieces([xml]);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(
+    events.map((e) => [e.EventID, e.A ?? e.EventRecordID]),
+    [
+      [1, 'ab'],
+      [4688, 2],
+    ],
+  );
+});
+
+test('events read the same whatever the pieces the text arrives in', async () => {
+  // Tokens split between pieces, end tags hidden in comments and CDATA, </EventData> before </Event>.
+  const xml = [
+    '<?xml version="1.0"?><!DOCTYPE Events [<!ENTITY e "x">]><!-- a </Event> in a comment -->',
+    `<Events>${event4688(1, 'one')}`,
+    `<Event><System><EventID>2</EventID></System><EventData><Data Name='C'><![CDATA[</Event>]]></Data><!-- </Event> --></EventData></Event>`,
+    `stray ${event4688(3, 'three<!-- a comment in a value -->')}<?pi </Event> ?>`,
+    `<Event><System><EventID>4</EventID>`,
+    `${event4688(5, 'five')}</Events>`,
+  ].join('\n');
+  const whole = await readPieces([xml]);
+  assert.deepEqual(
+    whole.events.map((e) => [e.EventRecordID ?? e.EventID, e.CommandLine ?? e.C]),
+    [
+      [1, 'one'],
+      [2, '</Event>'],
+      [3, 'three'],
+      [5, 'five'],
+    ],
+  );
+  assert.deepEqual(whole.problems, [
+    't.xml:4: text outside <Event> elements; ignored',
+    't.xml:5: this <Event> element is not closed before the next one; skipped',
+  ]);
+  for (const size of [1, 2, 3, 5, 7, 8, 9, 10, 13, 64, 100]) {
+    const pieces = Array.from({ length: Math.ceil(xml.length / size) }, (_, i) => xml.slice(i * size, (i + 1) * size));
+    assert.deepEqual(await readPieces(pieces), whole, `pieces of ${size}`);
+  }
+});
+
+test('20,000 empty <Event/> elements before the end tag are each reported, and the events after them read', async () => {
+  // They were retried by recursion, one generator inside the next, and overflowed the stack: the whole file was lost.
+  const xml = `<Events>${'<Event/>'.repeat(20_000)}${event4688(1, 'kept')}${event4688(2, 'also kept')}</Events>`;
+  const { events, problems } = await read('empty-events.xml', xml);
+  assert.deepEqual(
+    events.map((e) => e.EventRecordID),
+    [1, 2],
+  );
+  assert.equal(problems.length, 20_000);
+  assert.equal(problems[0], 'empty-events.xml:1: this <Event> element is not closed before the next one; skipped');
+});
+
+test('section names are names: <constructor> and <__proto__> find no prefix on the object prototype', async () => {
+  const xml =
+    `<Event><System><EventID>1</EventID></System><EventData><Data Name='__proto__'>p</Data><Data Name='constructor'>c</Data></EventData>` +
+    `<constructor><Data Name='Q'>q</Data></constructor><__proto__><Data Name='R'>r</Data></__proto__>` +
+    `<RenderingInfo><Level>Information</Level></RenderingInfo></Event>`;
+  const { events, problems } = await read('proto.xml', xml);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(Object.entries(events[0]!), [
+    ['EventID', 1],
+    ['__proto__', 'p'],
+    ['constructor', 'c'],
+    ['Q', 'q'],
+    ['R', 'r'],
+    ['RenderingInfo_Level', 'Information'],
+  ]);
+});
+
+test('a problem quotes at most a short excerpt of a crafted name', async () => {
+  const long = 'N'.repeat(100_000);
+  const { events, problems } = await read('long-name.xml', `<Event><System><${long}>x</${long}x></System></Event>${event4688(1, 'next')}`);
+  assert.equal(events.length, 1);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /^long-name\.xml:1: malformed event XML: <\/N+…> does not close <N+…>; skipped$/);
+  assert.ok(problems[0]!.length < 200, `${problems[0]!.length} characters`);
 });

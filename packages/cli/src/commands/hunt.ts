@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -12,14 +12,17 @@ import {
   isTerminal,
   terminalWidth,
   useColor,
+  printable,
   type DetectionLevel,
+  type DetectionSink,
   type HuntSummary,
+  type HuntUpdate,
   type OutputFormat,
   type RuleSummary,
 } from '@firebreak/core';
 import { RULE_PACK_DIR } from '@firebreak/rules';
 import { loadMapping, loadPlaceholders } from '@firebreak/sigma';
-import { UsageError, parsePositiveInt, write } from '../output.js';
+import { UsageError, openOutput, parsePositiveInt, withUsage, write } from '../output.js';
 import { ProgressLine } from '../hunt/progress.js';
 import { printSummary } from '../hunt/summary.js';
 import { parseTime } from '../hunt/time.js';
@@ -95,82 +98,126 @@ const OPTIONS = {
 /** Problems printed per file before the rest are only counted. */
 const WARNINGS_PER_FILE = 5;
 
+const HUNT_USAGE = HUNT_HELP.split('\n')[0]!;
+
 export async function huntCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
-  if (values.help) {
+  const parsed = await withUsage(HUNT_USAGE, async () => {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+    if (values.help) return undefined;
+    if (positionals.length === 0) throw new UsageError('hunt needs at least one PATH');
+    return { values, positionals, options: huntOptions(values, positionals) };
+  });
+  if (!parsed) {
     await write(process.stdout, HUNT_HELP + '\n');
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('hunt needs at least one PATH');
-  const options = huntOptions(values, positionals);
-  const format = values.format as OutputFormat;
-  const out: Writable = values.output ? createWriteStream(values.output) : process.stdout;
-  const sink = createSink(format, out, {
-    color: !values['no-color'] && useColor(out),
-    width: terminalWidth(out),
-  });
-  const showProgress = !values.quiet && isTerminal(process.stderr);
-  const started = performance.now();
-  const summary: HuntSummary = emptySummary(positionals);
-  let progress: ProgressLine | undefined;
-  const warnedFiles = new Map<string, number>();
-  const warn = async (file: string, text: string): Promise<void> => {
-    progress?.clear();
-    const count = (warnedFiles.get(file) ?? 0) + 1;
-    warnedFiles.set(file, count);
-    if (count <= WARNINGS_PER_FILE) await write(process.stderr, `warning: ${text}\n`);
-  };
+  const run = new HuntRun(parsed.values, parsed.positionals);
+  for await (const update of hunt(parsed.options)) await run.apply(update);
+  return run.finish();
+}
 
-  for await (const update of hunt(options)) {
+/** One hunt as the terminal sees it: the output sink, the progress line, warnings and the summary. */
+class HuntRun {
+  private readonly summary: HuntSummary;
+  private readonly started = performance.now();
+  private readonly warned = new Map<string, number>();
+  private progress: ProgressLine | undefined;
+  private out: Writable | undefined;
+  private sink: DetectionSink | undefined;
+
+  constructor(
+    private readonly values: Values,
+    private readonly inputs: string[],
+  ) {
+    this.summary = emptySummary(inputs);
+  }
+
+  async apply(update: HuntUpdate): Promise<void> {
     switch (update.kind) {
       case 'files':
-        if (showProgress) progress = new ProgressLine(process.stderr, update.files.length, update.bytes);
-        break;
+        if (!this.values.quiet && isTerminal(process.stderr))
+          this.progress = new ProgressLine(process.stderr, update.files.length, update.bytes);
+        return;
       case 'rules':
-        if (update.rules.loaded === 0) throw new UsageError(`no rule loaded from ${options.rules.rules.join(', ')}`);
-        recordRules(summary, update.rules);
-        for (const f of update.rules.failures) await warn('rules', `${f.file}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}`);
-        break;
+        return this.rulesLoaded(update.rules);
       case 'detections':
-        summary.events += update.events;
-        summary.eventsFiltered += update.filtered;
-        summary.warnings += update.problems.length;
-        for (const p of update.problems) await warn(update.file, `${p.origin}: ${p.message}`);
-        // Table rows on the terminal would otherwise land in the middle of the progress line.
-        if (update.detections.length > 0 && !values.output) progress?.clear();
-        for (const detection of update.detections) {
-          summary.detections++;
-          summary.byLevel[detection.level]++;
-          await sink.write(detection);
-        }
-        progress?.addEvents(update.events);
-        break;
+        return this.detections(update);
       case 'file-done':
-        if (update.failed) {
-          summary.filesSkipped++;
-          summary.warnings++;
-          await warn(update.file, update.failed.startsWith(update.file) ? update.failed : `${update.file}: ${update.failed}`);
-        } else summary.files++;
-        progress?.fileDone(update.bytes);
-        break;
+        return this.fileDone(update);
+      case 'end':
+        if (update.untimedCorrelated > 0)
+          await this.warn(
+            'correlations',
+            `${update.untimedCorrelated} matches of correlated rules had no readable time and were not correlated`,
+          );
     }
   }
-  progress?.clear();
-  await reportHiddenWarnings(warnedFiles);
-  summary.elapsedMs = performance.now() - started;
-  summary.eventsPerSecond = summary.events / Math.max(summary.elapsedMs / 1000, 1e-3);
-  summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
-  await sink.end(summary);
-  if (values.output) {
-    out.end();
-    await finished(out);
-  }
-  if (!values.quiet) await printSummary(process.stderr, summary, !values['no-color'] && useColor(process.stderr));
-  if (summary.files === 0) {
-    await write(process.stderr, `firebreak: nothing readable in ${positionals.join(', ')}\n`);
+
+  async finish(): Promise<number> {
+    const { summary, values } = this;
+    this.progress?.clear();
+    for (const [file, count] of this.warned)
+      if (count > WARNINGS_PER_FILE)
+        await write(process.stderr, `warning: ${printable(file)}: ${count - WARNINGS_PER_FILE} more warnings not shown\n`);
+    summary.elapsedMs = performance.now() - this.started;
+    summary.eventsPerSecond = summary.events / Math.max(summary.elapsedMs / 1000, 1e-3);
+    summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    await this.sink?.end(summary);
+    if (values.output && this.out) {
+      this.out.end();
+      await finished(this.out);
+    }
+    if (!values.quiet) await printSummary(process.stderr, summary, !values['no-color'] && useColor(process.stderr));
+    if (summary.files > 0) return 0;
+    await write(process.stderr, `firebreak: nothing readable in ${printable(this.inputs.join(', '))}\n`);
     return 2;
   }
-  return 0;
+
+  /** The output opens once the rules are known to load, so a failed start leaves an existing --output file alone. */
+  private async rulesLoaded(rules: RuleSummary): Promise<void> {
+    for (const f of rules.failures) await this.warn('rules', `${f.file}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}`);
+    if (rules.loaded === 0)
+      throw new UsageError(`no rule loaded from ${this.values.rules?.join(', ') ?? 'the bundled rule pack'}\n${HUNT_USAGE}`);
+    Object.assign(this.summary, { rulesLoaded: rules.loaded, rulesSkipped: rules.skipped, skipReasons: rules.reasons });
+    this.out = await openOutput(this.values.output);
+    this.sink = createSink(this.values.format as OutputFormat, this.out, {
+      color: !this.values['no-color'] && useColor(this.out),
+      width: terminalWidth(this.out),
+    });
+  }
+
+  private async detections(update: Extract<HuntUpdate, { kind: 'detections' }>): Promise<void> {
+    const { summary } = this;
+    summary.events += update.events;
+    summary.eventsFiltered += update.filtered;
+    summary.warnings += update.problems.length;
+    for (const p of update.problems) await this.warn(update.file, `${p.origin}: ${p.message}`);
+    // Table rows on the terminal would otherwise land in the middle of the progress line.
+    if (update.detections.length > 0 && !this.values.output) this.progress?.clear();
+    for (const detection of update.detections) {
+      summary.detections++;
+      summary.byLevel[detection.level]++;
+      await this.sink!.write(detection);
+    }
+    this.progress?.addEvents(update.events);
+  }
+
+  private async fileDone(update: Extract<HuntUpdate, { kind: 'file-done' }>): Promise<void> {
+    if (update.failed) {
+      this.summary.filesSkipped++;
+      this.summary.warnings++;
+      await this.warn(update.file, update.failed.startsWith(update.file) ? update.failed : `${update.file}: ${update.failed}`);
+    } else this.summary.files++;
+    this.progress?.fileDone(update.bytes);
+  }
+
+  /** A warning on stderr, made safe for the terminal (log content may hold escape sequences); a few per file, the rest counted. */
+  private async warn(file: string, text: string): Promise<void> {
+    this.progress?.clear();
+    const count = (this.warned.get(file) ?? 0) + 1;
+    this.warned.set(file, count);
+    if (count <= WARNINGS_PER_FILE) await write(process.stderr, `warning: ${printable(text)}\n`);
+  }
 }
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>['values'];
@@ -245,15 +292,4 @@ function emptySummary(inputs: string[]): HuntSummary {
     eventsPerSecond: 0,
     peakRssBytes: 0,
   };
-}
-
-function recordRules(summary: HuntSummary, rules: RuleSummary): void {
-  summary.rulesLoaded = rules.loaded;
-  summary.rulesSkipped = rules.skipped;
-  summary.skipReasons = rules.reasons;
-}
-
-async function reportHiddenWarnings(warnedFiles: Map<string, number>): Promise<void> {
-  for (const [file, count] of warnedFiles)
-    if (count > WARNINGS_PER_FILE) await write(process.stderr, `warning: ${file}: ${count - WARNINGS_PER_FILE} more warnings not shown\n`);
 }

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { eventTime, readEventFile } from '@firebreak/core';
+import { eventTime, printable, readEventFile } from '@firebreak/core';
 import {
   DetectionStream,
   loadMapping,
@@ -134,7 +134,8 @@ export async function rulesTest(args: string[]): Promise<number> {
   let events = 0;
   let alerts = 0;
   let untimed = 0;
-  const problems = (p: { origin: string; message: string }): void => void process.stderr.write(`warning: ${p.origin}: ${p.message}\n`);
+  const problems = (p: { origin: string; message: string }): void =>
+    void process.stderr.write(`warning: ${printable(`${p.origin}: ${p.message}`)}\n`);
   for await (const { fields, origin } of readEventFile(eventPath, problems)) {
     events++;
     for (const rule of rules) {

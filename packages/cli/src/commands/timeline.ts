@@ -1,5 +1,3 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -35,7 +33,7 @@ import {
 } from '@firebreak/core';
 import { RULE_PACK_DIR } from '@firebreak/rules';
 import type { RuleSet } from '@firebreak/sigma';
-import { UsageError, write } from '../output.js';
+import { UsageError, openOutput, withUsage, write } from '../output.js';
 import { parseTime } from '../hunt/time.js';
 
 const TIMELINE_USAGE = `Usage: firebreak timeline PATH... [--format csv|jsonl] [--process-tree] [--host H]
@@ -84,9 +82,10 @@ Memory: sorting needs every event, so each one is kept until the end as its outp
 line and no more: about the size of the output, plus 20 bytes per event (and its
 process with --pid/--guid). --process-tree keeps only the process events.
 
-Errors: a file that cannot be read, a damaged record or a bad line is a warning on
-stderr and the rest is read. Exit status: 0 when events were read, 1 when --pid or
---guid matches no process, 2 when nothing at all could be read or for a usage error.`;
+Errors: a file that cannot be read, a damaged record, a bad line or an event that
+cannot be shown is a warning on stderr (naming the file and record or line) and the
+rest is read. Exit status: 0 when events were read, 1 when --pid or --guid matches
+no process, 2 when nothing at all could be read or for a usage error.`;
 
 const OPTIONS = {
   format: { type: 'string' },
@@ -138,7 +137,7 @@ export async function timeline(args: string[]): Promise<number> {
   const out = await openOutput(options.output);
   const read = await readTimeline(options, ruleSet);
   if (read.readable === 0) {
-    await write(process.stderr, `firebreak: nothing readable in ${options.paths.join(', ')}\n`);
+    await write(process.stderr, `firebreak: nothing readable in ${printable(options.paths.join(', '))}\n`);
     return 2;
   }
   const forest = read.builder?.build();
@@ -178,25 +177,23 @@ interface TimelineRead {
 }
 
 async function readTimeline(options: TimelineOptions, ruleSet: RuleSet): Promise<TimelineRead> {
-  const inputs = readInputs(options.paths);
   const keep = eventFilter({ from: options.from, to: options.to, computers: options.host === undefined ? undefined : [options.host] });
   const limited = options.pid !== undefined || options.guid !== undefined;
   const builder = options.tree || limited ? new ProcessTreeBuilder() : undefined;
   const read: TimelineRead = { readable: 0, lines: new TimedLines(), producers: [], marked: [], builder };
   const format = options.tree ? undefined : lineFormat(options.format);
-  for await (const event of inputs.events()) {
-    if (keep && !keep(event)) continue;
-    read.builder?.add(event);
+  read.readable = await eachEvent(options.paths, (event) => {
+    if (keep && !keep(event)) return;
+    // What can fail is worked out before anything is kept, so that an event left out is left out of everything.
     const marks = ruleSet.size > 0 ? detectionsOf(ruleSet, event) : [];
-    if (format) {
-      read.lines.add(event.timestamp, format(event, marks));
-      if (limited) read.producers.push(processRefOf(event));
-    } else if (marks.length > 0) {
-      const producer = processRefOf(event);
-      if (producer) read.marked.push({ process: producer, marks });
-    }
-  }
-  read.readable = inputs.readable;
+    const line = format?.(event, marks);
+    const producer = limited || (!format && marks.length > 0) ? processRefOf(event) : undefined;
+    read.builder?.add(event);
+    if (line !== undefined) {
+      read.lines.add(event.timestamp, line);
+      if (limited) read.producers.push(producer);
+    } else if (producer && marks.length > 0) read.marked.push({ process: producer, marks });
+  });
   return read;
 }
 
@@ -302,9 +299,8 @@ async function printLines(out: Writable, lines: TimedLines, keep: ((index: numbe
 
 /** "2019-02-16 10:02:21.934" (UTC), or a dash as wide when the event has no time. */
 function textTime(time: number | undefined): string {
-  if (time === undefined) return '-'.padEnd(23);
-  const iso = new Date(time).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  const iso = isoTime(time);
+  return iso === null ? '-'.padEnd(23) : `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 // ---- Process trees ----------------------------------------------------------------------
@@ -391,7 +387,6 @@ function pidLabel(node: ProcessNode): string {
 }
 
 function nodeRecord(node: ProcessNode, keep: (node: ProcessNode) => boolean, marks: CountedMark[] | undefined) {
-  const iso = (time: number | undefined): string | null => (time === undefined ? null : new Date(time).toISOString());
   return {
     id: node.id,
     computer: node.host || null,
@@ -400,8 +395,8 @@ function nodeRecord(node: ProcessNode, keep: (node: ProcessNode) => boolean, mar
     image: node.image ?? null,
     command_line: node.commandLine ?? null,
     user: node.user ?? null,
-    start: iso(node.start),
-    end: iso(node.end),
+    start: isoTime(node.start),
+    end: isoTime(node.end),
     placeholder: node.placeholder,
     parent: node.parent?.id ?? null,
     children: node.children.filter(keep).map((c) => c.id),
@@ -418,49 +413,52 @@ function nodeRecord(node: ProcessNode, keep: (node: ProcessNode) => boolean, mar
 /** Problems printed per file before the rest are only counted. */
 const WARNINGS_PER_FILE = 5;
 
-/** The events under `paths`; problems and unreadable files are warnings on stderr (a few per file, then a count). */
-export function readInputs(paths: string[], onFile?: (file: string) => void, onProblem?: (file: string) => void): InputReader {
+export interface InputHooks {
+  /** Before each file's events. */
+  onFile?: (file: string) => void;
+  /** A problem met in that file (or with that path), warned of already. */
+  onProblem?: (file: string) => void;
+}
+
+/**
+ * Hands each event under `paths` to `use`; returns how many files were readable. Problems and
+ * unreadable files are warnings on stderr (a few per file, then a count), and so is an event `use`
+ * fails on: whatever a log holds, one event must not cost the rest. Warnings quote the logs (parse
+ * errors, file names), so they are made printable.
+ */
+export async function eachEvent(paths: string[], use: (event: FirebreakEvent) => void, hooks: InputHooks = {}): Promise<number> {
+  // Paths are all listed before the first file is read: a problem met then is about the path itself.
   let current = '';
   const counts = new Map<string, number>();
   const warn = (file: string, text: string): void => {
+    hooks.onProblem?.(file);
     const count = (counts.get(file) ?? 0) + 1;
     counts.set(file, count);
-    if (count <= WARNINGS_PER_FILE) process.stderr.write(`warning: ${text}\n`);
-    else if (count === WARNINGS_PER_FILE + 1) process.stderr.write(`warning: ${file}: more problems, not shown\n`);
+    if (count <= WARNINGS_PER_FILE) process.stderr.write(`warning: ${printable(text)}\n`);
+    else if (count === WARNINGS_PER_FILE + 1) process.stderr.write(`warning: ${printable(file)}: more problems, not shown\n`);
   };
-  return new InputReader(paths, {
+  const inputs = new InputReader(paths, {
     onFile: (file) => {
       current = file;
-      onFile?.(file);
+      hooks.onFile?.(file);
     },
-    onProblem: (p) => {
-      onProblem?.(current);
-      warn(current || p.origin, `${p.origin}: ${p.message}`);
-    },
-    onFileError: (file, message) => {
-      onProblem?.(file);
-      // The readers' messages usually name the file already.
-      warn(file, message.includes(file) ? message : `${file}: ${message}`);
-    },
+    onProblem: (p) => warn(current || p.origin, `${p.origin}: ${p.message}`),
+    // The readers' messages usually name the file already.
+    onFileError: (file, message) => warn(file, message.includes(file) ? message : `${file}: ${message}`),
   });
-}
-
-/** Standard output, or FILE opened now so that a path that cannot be written fails before the reading. */
-export async function openOutput(file: string | undefined): Promise<Writable> {
-  if (file === undefined) return process.stdout;
-  const stream = createWriteStream(file);
-  await once(stream, 'open');
-  return stream;
-}
-
-/** Runs a command so that its usage errors (parseArgs' ones included) show the command's usage line. */
-export async function withUsage<T>(usageText: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (error instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS'))
-      throw new UsageError(`${(error as Error).message}\n${usageText}`);
-    throw error;
+  for await (const event of inputs.events()) {
+    try {
+      use(event);
+    } catch (error) {
+      warn(event.file, `${event.origin}: event left out: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
+  return inputs.readable;
+}
+
+/** ISO 8601 UTC text of a time; null for none, and for a number no date can be made of (Date throws on those). */
+export function isoTime(time: number | null | undefined): string | null {
+  if (time === null || time === undefined) return null;
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }

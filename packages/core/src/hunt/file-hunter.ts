@@ -22,6 +22,8 @@ export interface FileBatch {
   problems: ReadProblem[];
   done: boolean;
   failed?: string;
+  /** Made up by the pool for a worker that died: no worker waits for it to be taken. */
+  lost?: boolean;
 }
 
 /** Events per batch: small enough for steady progress, large enough that messages cost nothing. */
@@ -31,43 +33,77 @@ const BATCH_ITEMS = 512;
 export class FileHunter {
   /** rule_id → the rule's id and name, for the rules some correlation uses. */
   private readonly correlatedRefs = new Map<string, string[]>();
+  /** The fields correlations read (group-by, aggregated, aliased): all a correlated match needs to carry. */
+  private readonly correlationFields: string[];
 
   constructor(
     private readonly ruleSet: RuleSet,
     private readonly keep: ((event: FirebreakEvent) => boolean) | undefined,
   ) {
-    const used = new Set(ruleSet.correlations.flatMap((c) => c.rules));
+    const correlations = ruleSet.correlations;
+    const used = new Set(correlations.flatMap((c) => c.rules));
     for (const rule of ruleSet.ruleInfos) {
       const refs = [rule.id, rule.name].filter((r): r is string => r !== undefined);
       if (refs.some((r) => used.has(r))) this.correlatedRefs.set(rule.id ?? rule.name ?? rule.title, refs);
     }
+    const fields = correlations.flatMap((c) => [
+      ...c.groupBy,
+      ...(c.field === undefined ? [] : [c.field]),
+      ...Object.values(c.aliases).flatMap((byRule) => Object.values(byRule)),
+    ]);
+    this.correlationFields = [...new Set(fields)];
   }
 
-  /** The file's results in batches; the last one is marked `done`. */
+  /**
+   * The file's results in batches; the last one is marked `done`. A file counts as failed only
+   * when nothing of it could be read; an error after some events is a problem, and an error on
+   * one event skips that event.
+   */
   async *hunt(path: string): AsyncGenerator<FileBatch> {
     let batch = emptyBatch();
+    let read = 0;
     try {
       for await (const event of readEventFile(path, (p) => batch.problems.push(p))) {
+        read++;
         batch.events++;
-        if (this.keep && !this.keep(event)) batch.filtered++;
-        else for (const match of this.ruleSet.match(event.fields)) batch.items.push(this.item(ruleDetection(match, event), event));
+        this.huntEvent(event, batch);
         if (batch.events >= BATCH_EVENTS || batch.items.length >= BATCH_ITEMS) {
           yield batch;
           batch = emptyBatch();
         }
       }
     } catch (error) {
-      batch.failed = (error as Error).message;
+      if (read === 0) batch.failed = (error as Error).message;
+      else batch.problems.push({ origin: path, message: `reading stopped after ${read} events: ${(error as Error).message}` });
     }
     batch.done = true;
     yield batch;
+  }
+
+  private huntEvent(event: FirebreakEvent, batch: FileBatch): void {
+    try {
+      if (this.keep && !this.keep(event)) batch.filtered++;
+      else for (const match of this.ruleSet.match(event.fields)) batch.items.push(this.item(ruleDetection(match, event), event));
+    } catch (error) {
+      batch.problems.push({ origin: event.origin, message: `event skipped: ${(error as Error).message}` });
+    }
   }
 
   private item(detection: Detection, event: FirebreakEvent): HuntItem {
     const refs = this.correlatedRefs.get(detection.rule_id);
     if (!refs) return { detection };
     const time = event.timestamp;
-    return { detection, correlate: time === undefined ? { refs } : { refs, time, fields: event.plainFields() } };
+    return { detection, correlate: time === undefined ? { refs } : { refs, time, fields: this.fieldsForCorrelation(event) } };
+  }
+
+  /** Only what correlations read crosses to the correlation stage (possibly another thread). */
+  private fieldsForCorrelation(event: FirebreakEvent): Record<string, unknown> {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const field of this.correlationFields) {
+      const value = event.fields.get(field);
+      if (value !== undefined) out[field] = value;
+    }
+    return out;
   }
 }
 

@@ -30,7 +30,9 @@ export type HuntUpdate =
   | { kind: 'files'; files: string[]; bytes: number }
   | { kind: 'detections'; file: string; detections: Detection[]; events: number; filtered: number; problems: ReadProblem[] }
   /** A file is finished; `failed` says why nothing of it could be read. */
-  | { kind: 'file-done'; file: string; bytes: number; failed?: string };
+  | { kind: 'file-done'; file: string; bytes: number; failed?: string }
+  /** The hunt is over; `untimedCorrelated`: matches of correlated rules that had no readable time, so could not be correlated. */
+  | { kind: 'end'; untimedCorrelated: number };
 
 /**
  * Threads a hunt uses unless told otherwise: one core is left to the main thread, which puts
@@ -46,8 +48,9 @@ export async function* hunt(options: HuntOptions): AsyncGenerator<HuntUpdate> {
   const problems: ReadProblem[] = [];
   const files = listInputFiles(options.inputs, (p) => problems.push(p));
   const sizes = files.map(sizeOf);
-  yield { kind: 'files', files, bytes: sizes.reduce((a, b) => a + b, 0) };
+  // Paths that are not there come first, so the file count that follows is of files to read.
   for (const p of problems) yield { kind: 'file-done', file: p.origin, bytes: 0, failed: p.message };
+  yield { kind: 'files', files, bytes: sizes.reduce((a, b) => a + b, 0) };
   const source = options.threads > 1 && files.length > 1 ? inWorkers(files, options) : inProcess(files, options);
   let stage: CorrelationStage | undefined;
   for await (const result of source) {
@@ -63,6 +66,7 @@ export async function* hunt(options: HuntOptions): AsyncGenerator<HuntUpdate> {
       yield { kind: 'detections', file, detections, events: batch.events, filtered: batch.filtered, problems: batch.problems };
     if (batch.done) yield { kind: 'file-done', file, bytes: sizes[task]!, failed: batch.failed };
   }
+  yield { kind: 'end', untimedCorrelated: stage?.untimed ?? 0 };
 }
 
 type Result = { rules: RuleSummary } | { task: number; batch: FileBatch };
@@ -84,8 +88,11 @@ async function* inProcess(files: string[], options: HuntOptions): AsyncGenerator
 
 const YOUNG_GENERATION_MB = 8;
 
-/** Files per thread in flight: one being hunted, one waiting, so a thread never idles between files. */
-const FILES_PER_THREAD = 2;
+/**
+ * Files per thread in flight. Small logs take less time than a message round trip, so each thread
+ * is kept supplied; memory stays bounded because workers hold back once MAX_UNACKED batches wait.
+ */
+const FILES_PER_THREAD = 16;
 
 async function* inWorkers(files: string[], options: HuntOptions): AsyncGenerator<Result> {
   const pool = new HuntPool(Math.min(options.threads, files.length), options);
@@ -107,12 +114,13 @@ async function* inWorkers(files: string[], options: HuntOptions): AsyncGenerator
 
 /**
  * Worker threads that each hunt the files sent to them in turn. Results wait, per file, until the
- * hunt asks for them. A worker that dies fails the files it held and is replaced.
+ * hunt takes them; taking a batch gives its worker the credit to post another. A worker that
+ * dies fails the file it was hunting; the files it had not started go to its replacement.
  */
 class HuntPool {
   readonly ready: Promise<RuleSummary>;
   private readonly workers = new Set<PooledWorker>();
-  private readonly results = new Map<number, FileBatch[]>();
+  private readonly results = new Map<number, { batches: FileBatch[]; worker: PooledWorker }>();
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private rulesLoaded = false;
@@ -132,18 +140,18 @@ class HuntPool {
 
   send(task: number, file: string): void {
     const worker = [...this.workers].reduce((a, b) => (b.tasks.size < a.tasks.size ? b : a));
-    worker.tasks.add(task);
-    this.results.set(task, []);
-    worker.thread.postMessage({ task, file } satisfies ToWorker);
+    this.assign(worker, task, file);
   }
 
   /** The next batch of `task`'s results, waiting for it. */
   async take(task: number): Promise<FileBatch> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const batch = this.results.get(task)?.shift();
-      if (batch) {
+      const entry = this.results.get(task);
+      const batch = entry?.batches.shift();
+      if (entry && batch) {
         if (batch.done) this.results.delete(task);
+        if (!batch.lost) entry.worker.thread.postMessage({ kind: 'ack' } satisfies ToWorker);
         return batch;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
@@ -156,40 +164,51 @@ class HuntPool {
     await Promise.all(workers.map((w) => w.thread.terminate()));
   }
 
-  private spawn(): void {
+  private assign(worker: PooledWorker, task: number, file: string): void {
+    worker.tasks.set(task, file);
+    this.results.set(task, { batches: [], worker });
+    worker.thread.postMessage({ kind: 'hunt', task, file } satisfies ToWorker);
+  }
+
+  private spawn(): PooledWorker {
     const thread = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: { rules: this.options.rules, events: this.options.events },
       // A small young generation keeps each thread's garbage, and so the process's memory, low.
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
-    const worker: PooledWorker = { thread, tasks: new Set() };
+    const worker: PooledWorker = { thread, tasks: new Map(), running: undefined };
     this.workers.add(worker);
-    thread.on('message', (message: FromWorker) => {
-      if (message.kind === 'ready') {
-        this.rulesLoaded = true;
-        this.resolveReady(message.rules);
-      } else {
-        this.results.get(message.task)?.push(message.batch);
-        if (message.batch.done) worker.tasks.delete(message.task);
-      }
-      this.notify();
-    });
+    thread.on('message', (message: FromWorker) => this.receive(worker, message));
     thread.on('error', (error) => this.onDeath(worker, error));
     thread.on('exit', (code) => this.onDeath(worker, new Error(`hunt worker exited with code ${code}`)));
+    return worker;
   }
 
-  /** A worker died: before its rules loaded, the hunt cannot go on; after, its files fail and a new worker takes its place. */
+  private receive(worker: PooledWorker, message: FromWorker): void {
+    if (message.kind === 'ready') {
+      this.rulesLoaded = true;
+      this.resolveReady(message.rules);
+    } else if (message.kind === 'start') worker.running = message.task;
+    else {
+      this.results.get(message.task)?.batches.push(message.batch);
+      if (message.batch.done) worker.tasks.delete(message.task);
+    }
+    this.notify();
+  }
+
   private onDeath(worker: PooledWorker, error: Error): void {
     if (!this.workers.delete(worker)) return; // closing, or already handled
     if (!this.rulesLoaded) {
       this.failure = error;
       this.rejectReady(error);
     } else {
-      for (const task of worker.tasks)
-        this.results
-          .get(task)
-          ?.push({ items: [], events: 0, filtered: 0, problems: [], done: true, failed: `worker died: ${error.message}` });
-      this.spawn();
+      const replacement = this.spawn();
+      for (const [task, file] of worker.tasks) {
+        if (task === worker.running) {
+          const failed = { items: [], events: 0, filtered: 0, problems: [], done: true, lost: true };
+          this.results.get(task)?.batches.push({ ...failed, failed: `the hunt worker died while reading it: ${error.message}` });
+        } else this.assign(replacement, task, file);
+      }
     }
     this.notify();
   }
@@ -203,5 +222,8 @@ class HuntPool {
 
 interface PooledWorker {
   thread: Worker;
-  tasks: Set<number>;
+  /** Files sent and not finished: task → path. */
+  tasks: Map<number, string>;
+  /** The task it is hunting now. */
+  running: number | undefined;
 }

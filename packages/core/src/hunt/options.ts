@@ -43,13 +43,23 @@ export function ruleSelector(options: RuleOptions): ((rule: RuleDocument) => str
   const { minLevel, statuses, tags } = options;
   if (minLevel === undefined && !statuses?.length && !tags?.length) return undefined;
   const wantedStatuses = new Set(statuses?.map((s) => s.toLowerCase()));
-  const wantedTags = tags?.map((t) => t.toLowerCase());
+  const wantedTags = tags?.flatMap((t) => withSuccessors(normalTag(t)));
   return (rule) => {
     if (minLevel !== undefined && levelRank(rule.level) < levelRank(minLevel)) return `level below ${minLevel}`;
     if (wantedStatuses.size > 0 && !wantedStatuses.has((rule.status ?? '').toLowerCase())) return 'status not selected';
-    if (wantedTags && !rule.tags.some((tag) => hasTag(tag.toLowerCase(), wantedTags))) return 'no selected tag';
+    if (wantedTags && !rule.tags.some((tag) => hasTag(normalTag(tag), wantedTags))) return 'no selected tag';
     return undefined;
   };
+}
+
+/** Tags compare lowercased, `_` and `-` alike (`attack.defense_evasion` is `attack.defense-evasion`). */
+function normalTag(tag: string): string {
+  return tag.toLowerCase().replaceAll('_', '-');
+}
+
+/** ATT&CK v18 split Defense Evasion into Stealth and Defense Impairment: asking for the old tactic finds rules tagged with either. */
+function withSuccessors(tag: string): string[] {
+  return tag === 'attack.defense-evasion' ? [tag, 'attack.stealth', 'attack.defense-impairment'] : [tag];
 }
 
 function hasTag(tag: string, wanted: readonly string[]): boolean {

@@ -2,7 +2,8 @@
  * Linux audit logs: auditd's audit.log (RAW or ENRICHED format, with or without `node=`) and
  * `ausearch --raw` output. The kernel writes one event as several records (SYSCALL, EXECVE, CWD,
  * PATH, PROCTITLE…) sharing `msg=audit(time:serial)`, possibly interleaved with other events'
- * records; they are assembled into one event.
+ * records; they are assembled into one event, and events are handed out in the order they
+ * complete (see EventAssembler), which is not always the order they started.
  *
  * Fields, under auditd's own names (which the SigmaHQ auditd rules use): `_source: auditd`, `type`
  * (the record types in record order), every key=value of every record, and the ENRICHED format's
@@ -13,7 +14,7 @@
 import { objectEvent } from '@firebreak/sigma';
 import { FirebreakEvent } from '../event.js';
 import type { ReadProblem } from '../event-files.js';
-import { textLines } from './content.js';
+import { errorText, textLines } from './content.js';
 
 /** A line beyond this is no audit record (the kernel's limit is under 9 KiB; ENRICHED adds a little). */
 const MAX_LINE = 1024 * 1024;
@@ -21,6 +22,11 @@ const MAX_LINE = 1024 * 1024;
 const EVENT_WINDOW = 256;
 /** Records one event may gather: a runaway serial must not hold the file in memory. */
 const MAX_RECORDS = 4096;
+/**
+ * Characters of record text the open events may hold together; past it, the event that has waited
+ * longest for a record is handed out before its end (and reported), so memory stays bounded.
+ */
+export const MAX_OPEN_TEXT = 4 * 1024 * 1024;
 
 /**
  * Fields auditd hex-encodes when their text holds a space, a quote or a control character (auparse's
@@ -81,16 +87,52 @@ export async function* auditdEvents(
   onProblem: (p: ReadProblem) => void,
 ): AsyncGenerator<FirebreakEvent> {
   const report = (line: number, message: string): void => onProblem({ origin: `${path}:${line}`, message });
-  const assembler = new EventAssembler();
+  const assembler = new EventAssembler((event) =>
+    report(event.line, `open audit events hold more than ${MAX_OPEN_TEXT} characters; this one is handed out before its end`),
+  );
+  const build = (event: OpenEvent): FirebreakEvent | undefined => {
+    const built = auditEvent(path, event);
+    if (built instanceof FirebreakEvent) return built;
+    report(event.line, `cannot read this event (${errorText(built)}); skipped`);
+    return undefined;
+  };
   for await (const lines of textLines(text, MAX_LINE, (n) => report(n, `line longer than ${MAX_LINE} characters; skipped`))) {
+    // The events these lines complete, handed out after the batch: no generator per line.
+    const complete: OpenEvent[] = [];
     for (const line of lines) {
       if (isSeparator(line.text)) continue;
-      const record = parseAuditRecord(line.text);
+      const record = recordOf(line.text);
       if (typeof record === 'string') report(line.number, `not an audit record: ${record}`);
-      else for (const event of assembler.add(record, line.number)) yield auditEvent(path, event);
+      else assembler.add(record, line.number, complete);
+    }
+    for (const event of complete) {
+      const built = build(event);
+      if (built) yield built;
     }
   }
-  for (const event of assembler.flush()) yield auditEvent(path, event);
+  for (const event of assembler.flush()) {
+    const built = build(event);
+    if (built) yield built;
+  }
+}
+
+/**
+ * The line as a string of its own. A line cut from a piece of the file keeps the whole piece in
+ * memory for as long as it lives, and an open event's records are kept for many lines: one event
+ * with a record every hundred lines would hold the entire file.
+ */
+function ownCopy(text: string): string {
+  // The joined string is flattened into a fresh copy before it is sliced (V8 keeps a slice's parent alive).
+  return (' ' + text).slice(1);
+}
+
+/** The line's record, or why it is none (whatever goes wrong with a line costs that line only). */
+function recordOf(text: string): AuditRecord | string {
+  try {
+    return parseAuditRecord(ownCopy(text));
+  } catch (error) {
+    return `cannot read it (${errorText(error)})`;
+  }
 }
 
 /** Blank lines, and the `----` and `time->` lines ausearch puts between events. */
@@ -98,19 +140,24 @@ function isSeparator(text: string): boolean {
   return text.startsWith('----') || text.startsWith('time->') || text.trim() === '';
 }
 
-function auditEvent(path: string, event: OpenEvent): FirebreakEvent {
-  const first = event.records[0]!;
-  const fields = Object.create(null) as Record<string, unknown>;
-  fields._source = 'auditd';
-  fields.type = event.records.map((r) => r.type);
-  if (first.node !== undefined) fields.node = first.node;
-  for (const record of event.records) for (const [key, value] of record.fields) add(fields, key, value);
-  return new FirebreakEvent(
-    objectEvent(fields),
-    { file: path, format: 'auditd', origin: `${path}:${event.line}` },
-    () => event.records.map((r) => r.text).join('\n'),
-    { host: first.node, timestamp: first.timestamp, channel: 'auditd', layer: 'server', recordId: first.serial },
-  );
+/** The event of assembled records, or what went wrong: a crafted event must cost only itself. */
+function auditEvent(path: string, event: OpenEvent): FirebreakEvent | Error {
+  try {
+    const first = event.records[0]!;
+    const fields = Object.create(null) as Record<string, unknown>;
+    fields._source = 'auditd';
+    fields.type = event.records.map((r) => r.type);
+    if (first.node !== undefined) fields.node = first.node;
+    for (const record of event.records) for (const [key, value] of record.fields) add(fields, key, value);
+    return new FirebreakEvent(
+      objectEvent(fields),
+      { file: path, format: 'auditd', origin: `${path}:${event.line}` },
+      () => event.records.map((r) => r.text).join('\n'),
+      { host: first.node, timestamp: first.timestamp, channel: 'auditd', layer: 'server', recordId: first.serial },
+    );
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 function add(fields: Record<string, unknown>, key: string, value: string): void {
@@ -129,45 +176,93 @@ function addValue(fields: Record<string, unknown>, key: string, value: string): 
 // ---- Assembling events ---------------------------------------------------------------------------------
 
 interface OpenEvent {
+  id: string;
   records: AuditRecord[];
   /** The line of the first record. */
   line: number;
   lastLine: number;
-  /** Its EOE record arrived. */
-  complete: boolean;
+  /** Characters of its records' text. */
+  text: number;
+  /** Handed out already. */
+  done: boolean;
 }
 
 /**
- * Events open by their `node` and stamp, handed out in the order they started once complete (EOE),
- * or once EVENT_WINDOW lines have passed without a record of theirs.
+ * Events open by their `node` and stamp. Each is handed out as soon as it is complete: at its EOE
+ * record, once EVENT_WINDOW lines have passed without a record of its own, at MAX_RECORDS, or at
+ * the end of the file (the ones left then in the order they started). So events come out in the
+ * order they complete, not the order they started: an event that keeps getting records must not
+ * hold back every event after it (and all of their memory).
+ *
+ * No more than EVENT_WINDOW + 1 events can be open, since each line adds at most one record and an
+ * event with no record in the window is handed out; MAX_OPEN_TEXT bounds what they hold.
  */
 class EventAssembler {
   private readonly open = new Map<string, OpenEvent>();
+  private openText = 0;
+  /**
+   * Every record's event and line, oldest first, from `head` on. An entry is stale once its event
+   * has had a later record or is handed out, so the first live entry is the event waiting longest
+   * (found without reordering a Map on every record).
+   */
+  private readonly waiting: OpenEvent[] = [];
+  private readonly waitingLines: number[] = [];
+  private head = 0;
 
-  add(record: AuditRecord, line: number): OpenEvent[] {
+  /** `onEarly` hears of an event handed out before its end to keep within MAX_OPEN_TEXT. */
+  constructor(private readonly onEarly: (event: OpenEvent) => void) {}
+
+  /** Adds a record; the events complete by now go to `complete`. */
+  add(record: AuditRecord, line: number, complete: OpenEvent[]): void {
+    for (let old = this.longestWaiting(); old && line - old.lastLine > EVENT_WINDOW; old = this.longestWaiting()) {
+      complete.push(this.handOut(old));
+    }
     const id = `${record.node ?? ''} ${record.stamp}`;
     let event = this.open.get(id);
-    if (!event) this.open.set(id, (event = { records: [], line, lastLine: line, complete: false }));
-    if (record.type === 'EOE') event.complete = true;
-    else event.records.push(record);
+    if (!event) this.open.set(id, (event = { id, records: [], line, lastLine: line, text: 0, done: false }));
     event.lastLine = line;
-    return this.ready(line);
-  }
-
-  /** Every event still open (at the end of the file). */
-  flush(): OpenEvent[] {
-    return this.ready(Infinity);
-  }
-
-  private ready(line: number): OpenEvent[] {
-    const out: OpenEvent[] = [];
-    for (const [id, event] of this.open) {
-      const done = event.complete || line - event.lastLine > EVENT_WINDOW || event.records.length >= MAX_RECORDS;
-      if (!done) break;
-      this.open.delete(id);
-      if (event.records.length > 0) out.push(event);
+    if (record.type !== 'EOE') {
+      event.records.push(record);
+      event.text += record.text.length;
+      this.openText += record.text.length;
     }
-    return out;
+    if (record.type === 'EOE' || event.records.length >= MAX_RECORDS) {
+      this.handOut(event);
+      // An EOE whose records were handed out already (or never came) ends nothing.
+      if (event.records.length > 0) complete.push(event);
+    } else {
+      this.waiting.push(event);
+      this.waitingLines.push(line);
+    }
+    for (let old = this.longestWaiting(); old && this.openText > MAX_OPEN_TEXT; old = this.longestWaiting()) {
+      this.onEarly(old);
+      complete.push(this.handOut(old));
+    }
+  }
+
+  /** Every event still open (at the end of the file), in the order they started. */
+  flush(): OpenEvent[] {
+    return [...this.open.values()].sort((a, b) => a.line - b.line);
+  }
+
+  private longestWaiting(): OpenEvent | undefined {
+    for (; this.head < this.waiting.length; this.head++) {
+      const event = this.waiting[this.head]!;
+      if (!event.done && event.lastLine === this.waitingLines[this.head]) break;
+    }
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.head);
+      this.waitingLines.splice(0, this.head);
+      this.head = 0;
+    }
+    return this.waiting[this.head];
+  }
+
+  private handOut(event: OpenEvent): OpenEvent {
+    this.open.delete(event.id);
+    this.openText -= event.text;
+    event.done = true;
+    return event;
   }
 }
 

@@ -2,7 +2,7 @@
  * Opening an event file: its bytes as a stream (gzip decompressed on the way, whatever the file is
  * called), and what kind of log they are, told from the first bytes rather than the file's name.
  */
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ReadProblem } from '../event-files.js';
@@ -27,8 +27,13 @@ export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be';
 
 export interface Content {
   gzipped: boolean;
-  /** The first bytes of the content (decompressed), at least HEAD_BYTES unless the content is shorter. */
+  /**
+   * The first bytes of the content (decompressed): at least HEAD_BYTES unless the content is shorter,
+   * and on past leading white space up to MAX_LEADING_SPACE, so that padding cannot hide the format.
+   */
   head: Buffer;
+  /** The head is all of the content. */
+  complete: boolean;
   /** All of the content, head included, in pieces. A damaged gzip stream or a failing read ends it with a problem. */
   bytes: AsyncGenerator<Buffer>;
   /** Releases the file when the reader stops early. */
@@ -36,6 +41,8 @@ export interface Content {
 }
 
 const HEAD_BYTES = 4096;
+/** Content that is still white space this far in is no event log we read (and is reported, not dropped). */
+export const MAX_LEADING_SPACE = 1024 * 1024;
 /** Decompressed bytes per piece: 4 EVTX chunks; larger pieces mean fewer waits on zlib's thread. */
 const GUNZIP_CHUNK = 256 * 1024;
 
@@ -65,13 +72,32 @@ export async function openContent(path: string, onProblem: (p: ReadProblem) => v
   const bytes = reportingEnd(source, path, gzipped, onProblem);
   const head: Buffer[] = [];
   let headLength = 0;
-  while (headLength < HEAD_BYTES) {
+  let blank = true;
+  let complete = false;
+  while (headLength < HEAD_BYTES || (blank && headLength < MAX_LEADING_SPACE)) {
     const next = await bytes.next();
-    if (next.done) break;
+    if (next.done) {
+      complete = true;
+      break;
+    }
     head.push(next.value);
     headLength += next.value.length;
+    blank &&= mayBeBlank(next.value);
   }
-  return { gzipped, head: Buffer.concat(head), bytes: prepend(head, bytes), close };
+  return { gzipped, head: Buffer.concat(head), complete, bytes: prepend(head, bytes), close };
+}
+
+/**
+ * Whether the bytes may be nothing but white space and byte-order marks, in UTF-8 or UTF-16 (whose
+ * zero bytes are allowed too); sniff() decodes them to tell for sure.
+ */
+function mayBeBlank(bytes: Buffer): boolean {
+  for (const b of bytes) {
+    const blank =
+      b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0 || b === 0xef || b === 0xbb || b === 0xbf || b === 0xfe || b === 0xff;
+    if (!blank) return false;
+  }
+  return true;
 }
 
 /** The pieces already taken from `rest`, then the rest. */
@@ -102,10 +128,15 @@ async function* reportingEnd(
 /** What the first bytes say the content is, or why it is none of the logs we read. */
 const EVTX_MAGIC = Buffer.from('ElfFile\0', 'latin1');
 
-/** Whether the file at `path` begins with the EVTX signature (read synchronously: eight bytes cost less than a trip through the thread pool). */
+/**
+ * Whether `path` is a regular file that begins with the EVTX signature (read synchronously: eight
+ * bytes cost less than a trip through the thread pool). A pipe is not opened here: opening and
+ * closing it would block until its writer came, then leave the writer with no reader.
+ */
 export function startsWithEvtxMagic(path: string): boolean {
   let fd: number;
   try {
+    if (!statSync(path).isFile()) return false;
     fd = openSync(path, 'r');
   } catch {
     return false; // openContent reports why the file cannot be opened
@@ -120,12 +151,13 @@ export function startsWithEvtxMagic(path: string): boolean {
   }
 }
 
-export function sniff(head: Buffer): { kind: ContentKind; encoding: TextEncoding } | { empty: true } | { unknown: string } {
+/** `blank`: the head holds nothing but white space. */
+export function sniff(head: Buffer): { kind: ContentKind; encoding: TextEncoding } | { blank: true } | { unknown: string } {
   if (head.subarray(0, EVTX_MAGIC.length).equals(EVTX_MAGIC)) return { kind: 'evtx', encoding: 'utf-8' };
   const encoding = textEncoding(head);
   const text = new TextDecoder(encoding).decode(head);
   const start = firstNonSpace(text);
-  if (start === text.length) return { empty: true };
+  if (start === text.length) return { blank: true };
   const kind = textKind(text, start);
   return kind ? { kind, encoding } : { unknown: describe(head, text.slice(start)) };
 }
@@ -171,6 +203,16 @@ function describe(head: Buffer, text: string): string {
   if (printable) return `starts with ${JSON.stringify(line)}`;
   const bytes = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return `starts with bytes ${bytes}`;
+}
+
+/** Log text as a message may quote it: at most `max` characters. */
+export function excerpt(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** What a caught error says, short enough for one problem line. */
+export function errorText(error: unknown): string {
+  return excerpt(error instanceof Error ? error.message : String(error), 160);
 }
 
 /** Text pieces from byte pieces; a character split between pieces is kept whole, a byte-order mark dropped. */

@@ -16,7 +16,7 @@ import {
 } from '@firebreak/evtx';
 import { FirebreakEvent } from '../event.js';
 import type { ReadProblem } from '../event-files.js';
-import { EventFileError } from './content.js';
+import { EventFileError, errorText } from './content.js';
 
 /** Every record of the EVTX file at `path`; damage is reported with its chunk and offset. */
 export async function* evtxFileEvents(path: string, onProblem: (p: ReadProblem) => void): AsyncGenerator<FirebreakEvent> {
@@ -64,15 +64,18 @@ function* chunkEvents(path: string, chunk: Chunk, onWarning: (w: EvtxWarning) =>
   }
 }
 
-/** The record's event, or undefined (with a warning) when its BinXML is damaged. */
+/**
+ * The record's event, or undefined (with a warning) when it cannot be read: damaged BinXML, or
+ * anything else a crafted record breaks, costs that record and not the rest of the file.
+ */
 function recordEvent(path: string, record: EvtxRecord, onWarning: (w: EvtxWarning) => void): FirebreakEvent | undefined {
   try {
     return new FirebreakEvent(record.fields(), { file: path, format: 'evtx', origin: `${path}#${record.id}` }, () => record.json(), {
       recordId: Number(record.id),
     });
   } catch (error) {
-    if (!(error instanceof BinXmlError)) throw error;
-    onWarning({ chunk: record.chunk.index, offset: record.fileOffset, message: `record ${record.id}: ${error.message}; skipped` });
+    const message = error instanceof BinXmlError ? error.message : `cannot read it (${errorText(error)})`;
+    onWarning({ chunk: record.chunk.index, offset: record.fileOffset, message: `record ${record.id}: ${message}; skipped` });
     return undefined;
   }
 }

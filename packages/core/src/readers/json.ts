@@ -7,7 +7,7 @@ import { flattenEvtxJson, type JsonObject } from '@firebreak/evtx';
 import { objectEvent, type SigmaEvent } from '@firebreak/sigma';
 import { FirebreakEvent, type SourceFormat } from '../event.js';
 import type { ReadProblem } from '../event-files.js';
-import { isRecordLine } from './content.js';
+import { errorText, isRecordLine } from './content.js';
 import { ecsFields, isEcsWindows } from './ecs.js';
 
 /** The text of one JSON value and the line it starts on. */
@@ -42,6 +42,7 @@ export async function* jsonEvents(
   yield* events(scanner.take());
 }
 
+/** The event of one JSON value; anything wrong with it is reported with its line, and the reading goes on. */
 function jsonEvent(path: string, value: JsonText, report: (line: number, message: string) => void): FirebreakEvent | undefined {
   let parsed: unknown;
   try {
@@ -55,14 +56,21 @@ function jsonEvent(path: string, value: JsonText, report: (line: number, message
     return undefined;
   }
   const object = parsed as JsonObject;
-  const format = jsonFormat(object);
-  return new FirebreakEvent(fieldsOf(object, format), { file: path, format, origin: `${path}:${value.line}` }, () => object);
+  try {
+    const format = jsonFormat(object);
+    const fields = fieldsOf(object, format, (message) => report(value.line, message));
+    return new FirebreakEvent(fields, { file: path, format, origin: `${path}:${value.line}` }, () => object);
+  } catch (e) {
+    // A crafted value can break what no real log does (a stack overflow, say): that event is lost, not the file.
+    report(value.line, `cannot read this event (${errorText(e)}); skipped`);
+    return undefined;
+  }
 }
 
 /** evtx_dump JSON (`{"Event": {"System": …}}`), Winlogbeat/Elastic Agent ECS (`winlog`), or other JSON. */
 function jsonFormat(object: JsonObject): 'evtx-json' | 'ecs' | 'json' {
   const event = object.Event;
-  if (event !== null && typeof event === 'object' && !Array.isArray(event) && 'System' in event) return 'evtx-json';
+  if (event !== null && typeof event === 'object' && !Array.isArray(event) && Object.hasOwn(event, 'System')) return 'evtx-json';
   return isEcsWindows(object) ? 'ecs' : 'json';
 }
 
@@ -71,8 +79,8 @@ export function toFields(object: JsonObject): SigmaEvent {
   return fieldsOf(object, jsonFormat(object));
 }
 
-function fieldsOf(object: JsonObject, format: SourceFormat): SigmaEvent {
-  if (format === 'evtx-json') return objectEvent(flattenEvtxJson(object));
+function fieldsOf(object: JsonObject, format: SourceFormat, onProblem?: (message: string) => void): SigmaEvent {
+  if (format === 'evtx-json') return objectEvent(flattenEvtxJson(object, onProblem));
   if (format === 'ecs') return ecsFields(object);
   return objectEvent(object);
 }

@@ -14,6 +14,7 @@ import { objectEvent } from '@firebreak/sigma';
 import { FirebreakEvent } from '../event.js';
 import type { ReadProblem } from '../event-files.js';
 import { trimTrailingSpace } from '@firebreak/evtx';
+import { errorText, excerpt } from './content.js';
 
 /** An event longer than this is skipped with a problem: one endless element must not exhaust memory. */
 export const MAX_EVENT_XML = 4 * 1024 * 1024;
@@ -28,7 +29,10 @@ export async function* windowsXmlEvents(
   const events = function* (pieces: Piece[]): Generator<FirebreakEvent> {
     for (const piece of pieces) {
       if ('problem' in piece) report(piece.line, piece.problem);
-      else yield* xmlEvents(path, piece.xml, piece.line, report);
+      else {
+        const event = xmlEvent(path, piece.xml, piece.line, report);
+        if (event) yield event;
+      }
     }
   };
   for await (const piece of text) yield* events(splitter.feed(piece));
@@ -38,23 +42,34 @@ export async function* windowsXmlEvents(
 /**
  * The event `xml` holds. When it does not parse because an event was cut short and the next one
  * began inside it (the splitter only looks for end tags), the broken part is reported and the rest
- * read as the event it is.
+ * read as the event it is (a loop, not recursion: a crafted file can hold a hundred thousand such starts).
  */
-function* xmlEvents(path: string, xml: string, line: number, report: (line: number, message: string) => void): Generator<FirebreakEvent> {
-  let fields: FlatEvent;
-  try {
-    fields = flattenEventXml(parseXml(xml));
-  } catch (error) {
-    if (!(error instanceof XmlError)) throw error;
-    const next = nextEventStart(xml);
-    if (next < 0) report(line, `malformed event XML: ${error.message}; skipped`);
-    else {
-      report(line, 'this <Event> element is not closed before the next one; skipped');
-      yield* xmlEvents(path, xml.slice(next), line + countLines(xml, next), report);
+function xmlEvent(path: string, xml: string, line: number, report: (line: number, message: string) => void): FirebreakEvent | undefined {
+  let rest = xml;
+  let restLine = line;
+  for (;;) {
+    const event = parsedEvent(path, rest, restLine);
+    if (event instanceof FirebreakEvent) return event;
+    const next = event instanceof XmlError ? nextEventStart(rest) : -1;
+    if (next < 0) {
+      const what = event instanceof XmlError ? 'malformed event XML' : 'cannot read this event';
+      report(restLine, `${what}: ${errorText(event)}; skipped`);
+      return undefined;
     }
-    return;
+    report(restLine, 'this <Event> element is not closed before the next one; skipped');
+    restLine += countLines(rest, next);
+    rest = rest.slice(next);
   }
-  yield new FirebreakEvent(objectEvent(fields), { file: path, format: 'windows-xml', origin: `${path}:${line}` }, () => xml);
+}
+
+/** The event of one <Event> element, or what went wrong: any error stays with its event. */
+function parsedEvent(path: string, xml: string, line: number): FirebreakEvent | Error {
+  try {
+    const fields = objectEvent(flattenEventXml(parseXml(xml)));
+    return new FirebreakEvent(fields, { file: path, format: 'windows-xml', origin: `${path}:${line}` }, () => xml);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /** Where a second <Event> start tag is in `xml` (which starts with one), or -1. */
@@ -63,9 +78,10 @@ function nextEventStart(xml: string): number {
   return -1;
 }
 
+/** Line breaks in text[0, end), looking no further (a search for the next one could run to the end of the text, once per retry). */
 function countLines(text: string, end: number): number {
   let lines = 0;
-  for (let lf = text.indexOf('\n'); lf >= 0 && lf < end; lf = text.indexOf('\n', lf + 1)) lines++;
+  for (let i = 0; i < end; i++) if (text.charCodeAt(i) === 10) lines++;
   return lines;
 }
 
@@ -86,6 +102,56 @@ const enum State {
 /** Enough text to tell `<![CDATA[`, `<!--` and `</Event>` apart. */
 const LOOKAHEAD = 9;
 
+/**
+ * Searches for one token in a buffer that grows at its end and is cut at its front, remembering
+ * how far it has looked: asked again from a later place, it does not read the same text again. An
+ * event of half a million comments asks once per comment, and searching from each comment to the
+ * end of the text took minutes.
+ */
+class TokenSearch {
+  /** No accepted match starts in buf[start, end); when `hit`, one starts at `end`. */
+  private start = 0;
+  private end = 0;
+  private hit = false;
+
+  constructor(
+    private readonly token: string,
+    /** Whether the match at `at` counts; undefined when the text so far cannot tell. */
+    private readonly accept: (buf: string, at: number) => boolean | undefined = () => true,
+  ) {}
+
+  /** The first accepted match at or after `from` (or one the text cannot tell yet), or -1. */
+  next(buf: string, from: number): number {
+    if (from < this.start || from > this.end) {
+      this.start = this.end = from;
+      this.hit = false;
+    }
+    if (this.hit) return this.end;
+    for (let at = buf.indexOf(this.token, this.end); ; at = buf.indexOf(this.token, at + 1)) {
+      if (at < 0) {
+        // A match can still begin in the last characters, once more text arrives.
+        this.end = Math.max(this.end, buf.length - this.token.length + 1);
+        return -1;
+      }
+      const accepted = this.accept(buf, at);
+      if (accepted === false) continue;
+      this.end = at;
+      this.hit = accepted === true;
+      return at;
+    }
+  }
+
+  /** The first `by` characters of the buffer were dropped. */
+  shift(by: number): void {
+    this.start = Math.max(0, this.start - by);
+    this.end -= by;
+    if (this.end < 0) {
+      this.start = this.end = 0;
+      this.hit = false;
+    }
+  }
+}
+
 class EventSplitter {
   private buf = '';
   /** Where scanning resumes in buf. */
@@ -97,6 +163,10 @@ class EventSplitter {
   private strayReported = false;
   private ended = false;
   private out: Piece[] = [];
+  /** `</Event>` end tags, and a `</Event` at the end of the text that may still become one. */
+  private readonly endTags = new TokenSearch('</Event', (buf, at) => (at + 7 >= buf.length ? undefined : isTagStart(buf, at, '/Event')));
+  /** Other searches, by token. */
+  private readonly searches = new Map<string, TokenSearch>();
 
   feed(text: string): Piece[] {
     this.buf += text;
@@ -125,11 +195,26 @@ class EventSplitter {
     return out;
   }
 
+  /** Where `token` next starts in buf at or after `from`, or -1. */
+  private find(token: string, from: number): number {
+    let search = this.searches.get(token);
+    if (search === undefined) this.searches.set(token, (search = new TokenSearch(token)));
+    return search.next(this.buf, from);
+  }
+
+  /** Index just past `token` found from `from`, or -1. */
+  private after(token: string, from: number): number {
+    const at = this.find(token, from);
+    return at < 0 ? -1 : at + token.length;
+  }
+
   /** Drops buf[0..to) (counting its lines); scanning goes on from `to`. */
   private consume(to: number): void {
-    for (let lf = this.buf.indexOf('\n'); lf >= 0 && lf < to; lf = this.buf.indexOf('\n', lf + 1)) this.line++;
+    this.line += this.linesBefore(to);
     this.buf = this.buf.slice(to);
     this.pos = 0;
+    this.endTags.shift(to);
+    for (const search of this.searches.values()) search.shift(to);
   }
 
   /** Whether there is enough text after `at` to decide, or the input has ended. */
@@ -138,7 +223,7 @@ class EventSplitter {
   }
 
   private scanOutside(): boolean {
-    const lt = this.buf.indexOf('<', this.pos);
+    const lt = this.find('<', this.pos);
     this.checkStray(this.pos, lt < 0 ? this.buf.length : lt);
     if (lt < 0 || !this.canDecide(lt)) {
       this.consume(lt < 0 ? this.buf.length : lt);
@@ -165,12 +250,12 @@ class EventSplitter {
   /** Just past the declaration, comment, processing instruction or tag at `lt` (-1: not in buf yet). */
   private markupEnd(lt: number): number {
     const buf = this.buf;
-    if (buf.startsWith('<!--', lt)) return after(buf, '-->', lt + 4);
-    if (buf.startsWith('<?', lt)) return after(buf, '?>', lt + 2);
-    const gt = buf.indexOf('>', lt);
+    if (buf.startsWith('<!--', lt)) return this.after('-->', lt + 4);
+    if (buf.startsWith('<?', lt)) return this.after('?>', lt + 2);
+    const gt = this.find('>', lt);
     // A DOCTYPE's internal subset holds `>`; it is skipped whole and never interpreted.
-    const bracket = buf.startsWith('<!', lt) ? buf.indexOf('[', lt) : -1;
-    if (bracket >= 0 && (gt < 0 || bracket < gt)) return after(buf, ']>', bracket);
+    const bracket = buf.startsWith('<!', lt) ? this.find('[', lt) : -1;
+    if (bracket >= 0 && (gt < 0 || bracket < gt)) return this.after(']>', bracket);
     return gt < 0 ? -1 : gt + 1;
   }
 
@@ -182,17 +267,17 @@ class EventSplitter {
       this.state = State.Skip;
       return true;
     }
-    const close = this.nextEndTag(buf);
-    // A comment or CDATA before the end tag (searched back from it: bounded by the event's length).
-    const lastBang = buf.lastIndexOf('<!', close < 0 ? buf.length : close);
-    const bang = lastBang >= this.pos ? buf.indexOf('<!', this.pos) : -1;
+    const close = this.endTags.next(buf, this.pos);
+    // A comment or CDATA before the end tag.
+    const nextBang = this.find('<!', this.pos);
+    const bang = close >= 0 && nextBang > close ? -1 : nextBang;
     const first = bang >= 0 ? bang : close;
     if (first < 0 || !this.canDecide(first)) {
       // Resume where a tag split between pieces could start.
       this.pos = Math.max(this.pos, first < 0 ? buf.length - LOOKAHEAD : first);
       return false;
     }
-    const end = first === bang ? this.skipDeclaration(bang) : after(buf, '>', close);
+    const end = first === bang ? this.skipDeclaration(bang) : this.after('>', close);
     if (end < 0) return false;
     if (first === close) {
       this.out.push({ xml: buf.slice(0, end), line: this.line });
@@ -202,18 +287,10 @@ class EventSplitter {
     return true;
   }
 
-  /** The next `</Event>` tag from pos (or a `</Event` the text so far cannot tell from `</EventData>`), or -1. */
-  private nextEndTag(buf: string): number {
-    for (let at = buf.indexOf('</Event', this.pos); at >= 0; at = buf.indexOf('</Event', at + 1)) {
-      if (at + 7 >= buf.length || isTagStart(buf, at, '/Event')) return at;
-    }
-    return -1;
-  }
-
   /** Just past a comment or CDATA section at `bang` (-1: its end is not in buf yet); other `<!` is left to the parser. */
   private skipDeclaration(bang: number): number {
-    if (this.buf.startsWith('<!--', bang)) return after(this.buf, '-->', bang + 4);
-    if (this.buf.startsWith('<![CDATA[', bang)) return after(this.buf, ']]>', bang + 9);
+    if (this.buf.startsWith('<!--', bang)) return this.after('-->', bang + 4);
+    if (this.buf.startsWith('<![CDATA[', bang)) return this.after(']]>', bang + 9);
     return bang + 2;
   }
 
@@ -244,9 +321,14 @@ class EventSplitter {
   }
 
   private lineAt(index: number): number {
-    let line = this.line;
-    for (let lf = this.buf.indexOf('\n'); lf >= 0 && lf < index; lf = this.buf.indexOf('\n', lf + 1)) line++;
-    return line;
+    return this.line + this.linesBefore(index);
+  }
+
+  /** Line breaks in buf[0, end). */
+  private linesBefore(end: number): number {
+    let lines = 0;
+    for (let lf = this.find('\n', 0); lf >= 0 && lf < end; lf = this.find('\n', lf + 1)) lines++;
+    return lines;
   }
 }
 
@@ -295,9 +377,9 @@ function parseXml(xml: string): XmlElement {
     else if (xml.startsWith('</', lt)) {
       const { name, end } = readName(xml, lt + 2);
       const gt = skipSpace(xml, end);
-      if (xml[gt] !== '>') throw new XmlError(`end tag </${name}> is not closed`);
+      if (xml[gt] !== '>') throw new XmlError(`end tag </${shown(name)}> is not closed`);
       const open = stack.pop();
-      if (open?.name !== name) throw new XmlError(`</${name}> does not close ${open ? `<${open.name}>` : 'any element'}`);
+      if (open?.name !== name) throw new XmlError(`</${shown(name)}> does not close ${open ? `<${shown(open.name)}>` : 'any element'}`);
       if (stack.length === 0) root = open;
       pos = gt + 1;
     } else {
@@ -310,7 +392,7 @@ function parseXml(xml: string): XmlElement {
       pos = end;
     }
   }
-  if (stack.length > 0) throw new XmlError(`<${stack.at(-1)!.name}> is not closed`);
+  if (stack.length > 0) throw new XmlError(`<${shown(stack.at(-1)!.name)}> is not closed`);
   if (root === undefined) throw new XmlError('no element');
   return root;
 }
@@ -319,6 +401,11 @@ function addText(stack: XmlElement[], text: string): void {
   const parent = stack.at(-1);
   if (parent) parent.children.push(text);
   else if (text.trim() !== '') throw new XmlError('text outside the element');
+}
+
+/** A name from the log as a message quotes it: a crafted name can be megabytes long. */
+function shown(name: string): string {
+  return excerpt(name, 40);
 }
 
 function required(index: number, what: string): number {
@@ -336,14 +423,14 @@ function readStartTag(xml: string, from: number): { element: XmlElement; end: nu
     if (xml.startsWith('/>', pos)) return { element, end: pos + 2, empty: true };
     const attribute = readName(xml, pos);
     pos = skipSpace(xml, attribute.end);
-    if (xml[pos] !== '=') throw new XmlError(`attribute ${attribute.name} of <${name}> has no value`);
+    if (xml[pos] !== '=') throw new XmlError(`attribute ${shown(attribute.name)} of <${shown(name)}> has no value`);
     pos = skipSpace(xml, pos + 1);
     const quote = xml[pos];
-    if (quote !== '"' && quote !== "'") throw new XmlError(`attribute ${attribute.name} of <${name}> is not quoted`);
+    if (quote !== '"' && quote !== "'") throw new XmlError(`attribute ${shown(attribute.name)} of <${shown(name)}> is not quoted`);
     const close = xml.indexOf(quote, pos + 1);
-    if (close < 0) throw new XmlError(`attribute ${attribute.name} of <${name}> is not closed`);
+    if (close < 0) throw new XmlError(`attribute ${shown(attribute.name)} of <${shown(name)}> is not closed`);
     const raw = xml.slice(pos + 1, close);
-    if (raw.includes('<')) throw new XmlError(`attribute ${attribute.name} of <${name}> holds "<"`);
+    if (raw.includes('<')) throw new XmlError(`attribute ${shown(attribute.name)} of <${shown(name)}> holds "<"`);
     element.attributes.push([attribute.name, decodeReferences(raw)]);
     pos = close + 1;
   }
@@ -397,8 +484,11 @@ function reference(name: string): string {
 
 // ---- The flat view --------------------------------------------------------------------------------
 
-/** Sections whose fields get a prefix so they cannot collide with System fields (as in the EVTX view). */
-const SECTION_PREFIXES: Record<string, string> = { RenderingInfo: 'RenderingInfo_' };
+/**
+ * Sections whose fields get a prefix so they cannot collide with System fields (as in the EVTX view).
+ * A Map, not an object: section names come from the log, and `<constructor>` must not find Object's.
+ */
+const SECTION_PREFIXES = new Map([['RenderingInfo', 'RenderingInfo_']]);
 
 /** System values the EVTX record holds as numbers. */
 const NUMERIC_SYSTEM_FIELDS = new Set([
@@ -422,7 +512,7 @@ function flattenEventXml(event: XmlElement): FlatEvent {
   const out = Object.create(null) as FlatEvent;
   for (const section of elements(event)) {
     if (section.name === 'System') flattenSystem(out, section);
-    else for (const child of elements(section)) flattenData(out, child, SECTION_PREFIXES[section.name] ?? '');
+    else for (const child of elements(section)) flattenData(out, child, SECTION_PREFIXES.get(section.name) ?? '');
   }
   return out;
 }

@@ -1,5 +1,6 @@
 /** One line that says what an event is about, for timelines. */
 import type { FirebreakEvent } from '../event.js';
+import { jsonText } from '../hunt/output/text.js';
 import { logonTypeName } from '../metrics/event-descriptions.js';
 import { account, baseName, processEnd, processStart } from './process-events.js';
 
@@ -146,7 +147,9 @@ function cut(text: string): string {
 function textOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return value.map(String).join(',');
+  // Nested lists and objects as JSON: String() would recurse into them, as deep as a log nests them.
+  if (Array.isArray(value))
+    return value.map((item: unknown) => (item !== null && typeof item === 'object' ? jsonText(item) : String(item))).join(',');
   return undefined;
 }
 

@@ -1,14 +1,61 @@
 /** Text helpers shared by the sinks: JSON that survives 64-bit integers, safe terminal text, display widths. */
-import { serializeJson, type JsonValue } from '@firebreak/evtx';
 
-/** JSON text of a value. Event values may hold BigInts (64-bit integers), which JSON.stringify refuses. */
+/** Containers nested deeper than this are written as a note: a log may nest values beyond what the stack holds. */
+const MAX_JSON_DEPTH = 64;
+const TOO_DEEP = JSON.stringify(`[nested deeper than ${MAX_JSON_DEPTH} levels]`);
+const CIRCULAR = JSON.stringify('[circular]');
+
+/**
+ * JSON text of any value. JSON.stringify first, as it is fast; when it refuses (event values may
+ * hold BigInts, 64-bit integers; a record may nest deeper than the stack allows) a walk that writes
+ * BigInts as their digits and what is nested too deep as a note.
+ */
 export function jsonText(value: unknown): string {
   try {
     return JSON.stringify(value);
-  } catch (error) {
-    if (error instanceof TypeError) return serializeJson(value as JsonValue);
-    throw error;
+  } catch {
+    return boundedJson(value, 0, new Set()) ?? 'null';
   }
+}
+
+/** What JSON.stringify writes, within MAX_JSON_DEPTH; undefined for what JSON leaves out (undefined, functions, symbols). */
+function boundedJson(value: unknown, depth: number, path: Set<object>): string | undefined {
+  const json = value as { toJSON?: () => unknown } | null | undefined;
+  if (typeof json?.toJSON === 'function') value = json.toJSON();
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 'null';
+  if (depth >= MAX_JSON_DEPTH) return TOO_DEEP;
+  if (path.has(value)) return CIRCULAR;
+  path.add(value);
+  let text: string;
+  if (Array.isArray(value)) {
+    const items: string[] = [];
+    // A loop rather than map(): map() passes over the holes of a sparse array, JSON writes them as null.
+    for (let i = 0; i < value.length; i++) items.push(boundedJson(value[i], depth + 1, path) ?? 'null');
+    text = '[' + items.join(',') + ']';
+  } else {
+    const members: string[] = [];
+    for (const [key, item] of Object.entries(value)) {
+      const itemText = boundedJson(item, depth + 1, path);
+      if (itemText !== undefined) members.push(JSON.stringify(key) + ':' + itemText);
+    }
+    text = '{' + members.join(',') + '}';
+  }
+  path.delete(value);
+  return text;
 }
 
 /** A field value as one line of text: lists joined with ", ", objects as JSON. */
