@@ -9,7 +9,7 @@
  * time and peak RSS come from the summary it prints (peak RSS is the process's, worker threads
  * included). Replicas are hard links under bench/.work/, so they cost no disk.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -34,11 +34,13 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 function hunt(inputs, threads) {
   const args = [BIN, 'hunt', ...inputs, ...RULES.flatMap((r) => ['--rules', r]), '--format', 'jsonl', '--output', '/dev/null'];
   const started = performance.now();
-  const stderr = execFileSync(process.execPath, [...args, '--threads', String(threads)], {
+  const run = spawnSync(process.execPath, [...args, '--threads', String(threads)], {
     encoding: 'utf8',
     stdio: ['ignore', 'ignore', 'pipe'],
     maxBuffer: 1 << 30,
   });
+  if (run.status !== 0) throw new Error(`firebreak hunt exited with ${run.status}: ${run.stderr.slice(-2000)}`);
+  const stderr = run.stderr;
   const seconds = (performance.now() - started) / 1000;
   const number = (pattern) => Number(stderr.match(pattern)?.[1].replaceAll(',', '') ?? NaN);
   return {
@@ -58,6 +60,7 @@ function replicate(eventsPerCopy, events) {
   if (!existsSync(join(dir, 'done'))) {
     rmSync(dir, { recursive: true, force: true });
     const base = join(WORK, 'base');
+    mkdirSync(WORK, { recursive: true });
     if (!existsSync(base)) copyTree(SAMPLES, base);
     for (let i = 0; i < copies; i++) linkTree(base, join(dir, `copy-${i}`));
     mkdirSync(join(dir, 'done'));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readEvtx } from '@firebreak/evtx';
 import { sharedPath, sharedSkip } from '@firebreak/testkit';
-import { isoTime } from '../src/commands/timeline.js';
+import { isoTime } from '@firebreak/core';
 import { firebreak } from './support/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-timeline-cli-'));
@@ -327,7 +327,7 @@ test('an event that cannot be handled is a warning naming its file and line, and
   writeFileSync(events, ['{"EventID": 1}', '{"EventID": 2}', '{"EventID": 3}'].join('\n') + '\n');
   // eachEvent in a process of its own, as the commands run it: with its warnings on that process's stderr.
   const script = `
-    import { eachEvent } from ${JSON.stringify(new URL('../src/commands/timeline.js', import.meta.url).href)};
+    import { eachEvent } from ${JSON.stringify(new URL('../src/events.js', import.meta.url).href)};
     const handled = [];
     const problems = [];
     const use = (event) => {

@@ -43,3 +43,10 @@ function epochMs(n: number): number | undefined {
 function inRange(ms: number): number | undefined {
   return Number.isFinite(ms) && Math.abs(ms) <= MAX_MS ? ms : undefined;
 }
+
+/** ISO 8601 UTC text of a time; null for none, and for a number no date can be made of (Date throws on those). */
+export function isoTime(time: number | null | undefined): string | null {
+  if (time === null || time === undefined) return null;
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

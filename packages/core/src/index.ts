@@ -1,5 +1,5 @@
 export { readEventFile, toFields, jsonValues, EventFileError, type JsonText, type ReadProblem } from './event-files.js';
-export { eventTime, timeOf } from './event-time.js';
+export { eventTime, timeOf, isoTime } from './event-time.js';
 export { FirebreakEvent, type EventSource, type EventHints, type Layer, type SourceFormat } from './event.js';
 export {
   LEVELS,

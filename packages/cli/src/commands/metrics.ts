@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   BufferedWriter,
+  isoTime,
   LogMetrics,
   METRICS_REPORTS,
   csvCell,
@@ -18,7 +19,7 @@ import {
   type MetricsReportName,
 } from '@firebreak/core';
 import { UsageError, withUsage, write } from '../output.js';
-import { eachEvent, isoTime } from './timeline.js';
+import { eachEvent } from '../events.js';
 
 const METRICS_USAGE = 'Usage: firebreak metrics PATH... eids|computers|logons|logs [--format table|csv|json]';
 

@@ -4,6 +4,7 @@
  */
 import type { CorrelationAlert, RuleInfo, RuleMatch } from '@firebreak/sigma';
 import type { FirebreakEvent } from '../event.js';
+import { isoTime } from '../event-time.js';
 import { attackOf, type Attack } from './attack.js';
 
 export const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
@@ -47,7 +48,22 @@ const ruleParts = new WeakMap<RuleInfo, ReturnType<typeof ruleFields>>();
 export function ruleDetection(match: RuleMatch, event: FirebreakEvent): Detection {
   let rule = ruleParts.get(match.rule);
   if (!rule) ruleParts.set(match.rule, (rule = ruleFields(match.rule)));
-  return { ...rule, ...eventFields(event), fields: match.fields, kind: 'rule' };
+  // Spelled out (one spread at most): detections are built by the hundred thousand, and spreads of spreads measured 15 % of a hunt.
+  const logsource = event.logsource;
+  return {
+    rule_id: rule.rule_id,
+    rule_title: rule.rule_title,
+    level: rule.level,
+    status: rule.status,
+    tags: rule.tags,
+    attack: rule.attack,
+    ...eventHeader(event),
+    fields: match.fields,
+    kind: 'rule',
+    rule_file: rule.rule_file,
+    layer: event.layer,
+    category: logsource?.category ?? logsource?.service ?? null,
+  };
 }
 
 /** A correlation alert, told at the rule match that completed it (`trigger`: that match's detection). */
@@ -78,18 +94,12 @@ function ruleFields(rule: RuleInfo): Pick<Detection, 'rule_id' | 'rule_title' | 
 export function eventHeader(
   event: FirebreakEvent,
 ): Pick<Detection, 'timestamp' | 'computer' | 'channel' | 'event_id' | 'record_id' | 'file'> {
-  const time = event.timestamp;
   return {
-    timestamp: time === undefined ? null : new Date(time).toISOString(),
+    timestamp: isoTime(event.timestamp),
     computer: event.host ?? null,
     channel: event.channel ?? null,
     event_id: event.eventId ?? null,
     record_id: event.recordId ?? null,
     file: event.file,
   };
-}
-
-function eventFields(event: FirebreakEvent): ReturnType<typeof eventHeader> & Pick<Detection, 'layer' | 'category'> {
-  const logsource = event.logsource;
-  return { ...eventHeader(event), layer: event.layer, category: logsource?.category ?? logsource?.service ?? null };
 }
