@@ -246,3 +246,19 @@ test('crafted values: an impossible time loses no event, escape sequences never 
   assert.match(run.stderr, /warning: .*crafted\.jsonl:4/);
   assert.doesNotMatch(run.stderr, /\u001b|\u0007/);
 });
+
+test('--sort gives the same detections oldest first; the summary names the top rules and the period', { skip: skipSamples }, () => {
+  const plain = firebreak('hunt', sharedPath(SAMPLES), ...expectedRules(), '--format', 'jsonl');
+  const sorted = firebreak('hunt', sharedPath(SAMPLES), ...expectedRules(), '--format', 'jsonl', '--sort');
+  assert.equal(sorted.status, 0, sorted.stderr);
+  const times = jsonl(sorted.stdout).map((d) => d.timestamp!);
+  assert.deepEqual(times, [...times].sort());
+  assert.notDeepEqual(
+    times,
+    jsonl(plain.stdout).map((d) => d.timestamp!),
+    'input order is not time order here',
+  );
+  assert.deepEqual(sorted.stdout.split('\n').sort(), plain.stdout.split('\n').sort());
+  assert.match(sorted.stderr, /Period\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d to \d{4}-/);
+  assert.match(sorted.stderr, /Top rules\s+\d+\s+\w+\s+\S/);
+});

@@ -13,6 +13,7 @@ import {
   terminalWidth,
   useColor,
   printable,
+  type Detection,
   type DetectionLevel,
   type DetectionSink,
   type HuntSummary,
@@ -25,6 +26,7 @@ import { loadMapping, loadPlaceholders } from '@firebreak/sigma';
 import { UsageError, openOutput, parsePositiveInt, withUsage, write } from '../output.js';
 import { ProgressLine } from '../hunt/progress.js';
 import { printSummary } from '../hunt/summary.js';
+import { DetectionTally } from '../hunt/tally.js';
 import { parseTime } from '../hunt/time.js';
 
 export const HUNT_HELP = `Usage: firebreak hunt PATH... [options]
@@ -58,6 +60,9 @@ Output:
   --format F          table (default), csv, json, jsonl or html (a self-contained
                       report with charts, an ATT&CK matrix and a filterable table)
   --output FILE       write there instead of standard output
+  --sort              detections oldest first (those without a time last) instead of
+                      in input order; they are held until the end, so memory grows
+                      with their number
   --no-color          no colours in the table (also when NO_COLOR is set)
   -q, --quiet         no progress line, no summary
   --threads N         worker threads hunting files in parallel (default: one less
@@ -89,6 +94,7 @@ const OPTIONS = {
   eid: { type: 'string', multiple: true },
   format: { type: 'string', default: 'table' },
   output: { type: 'string' },
+  sort: { type: 'boolean' },
   'no-color': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   threads: { type: 'string' },
@@ -121,6 +127,9 @@ class HuntRun {
   private readonly summary: HuntSummary;
   private readonly started = performance.now();
   private readonly warned = new Map<string, number>();
+  private readonly tally = new DetectionTally();
+  /** With --sort: every detection, written at the end. */
+  private readonly held: Detection[] = [];
   private progress: ProgressLine | undefined;
   private out: Writable | undefined;
   private sink: DetectionSink | undefined;
@@ -162,12 +171,13 @@ class HuntRun {
     summary.elapsedMs = performance.now() - this.started;
     summary.eventsPerSecond = summary.events / Math.max(summary.elapsedMs / 1000, 1e-3);
     summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    if (values.sort) for (const detection of sortedByTime(this.held)) await this.sink?.write(detection);
     await this.sink?.end(summary);
     if (values.output && this.out) {
       this.out.end();
       await finished(this.out);
     }
-    if (!values.quiet) await printSummary(process.stderr, summary, !values['no-color'] && useColor(process.stderr));
+    if (!values.quiet) await printSummary(process.stderr, summary, this.tally, !values['no-color'] && useColor(process.stderr));
     if (summary.files > 0) return 0;
     await write(process.stderr, `firebreak: nothing readable in ${printable(this.inputs.join(', '))}\n`);
     return 2;
@@ -197,7 +207,9 @@ class HuntRun {
     for (const detection of update.detections) {
       summary.detections++;
       summary.byLevel[detection.level]++;
-      await this.sink!.write(detection);
+      this.tally.add(detection);
+      if (this.values.sort) this.held.push(detection);
+      else await this.sink!.write(detection);
     }
     this.progress?.addEvents(update.events);
   }
@@ -218,6 +230,12 @@ class HuntRun {
     this.warned.set(file, count);
     if (count <= WARNINGS_PER_FILE) await write(process.stderr, `warning: ${printable(text)}\n`);
   }
+}
+
+/** Oldest first; equal times keep input order (the sort is stable); detections without a time last. */
+function sortedByTime(detections: Detection[]): Detection[] {
+  const key = (d: Detection): string => d.timestamp ?? '\uffff';
+  return detections.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>['values'];
