@@ -23,6 +23,8 @@ export interface EventFields {
   get(name: string): FlatValue | undefined;
   /** Field names: each template instance's fields in template order, nested values after their holder. */
   keys(): string[];
+  /** Every field's value, in keys() order (a name repeated across template instances gives each instance's value). */
+  values(): FlatValue[];
   /** Every field as a plain object. */
   toObject(): FlatEvent;
 }
@@ -181,6 +183,17 @@ export class FlatView implements EventFields {
       for (let i = 0; i < fields.length; i++) if (fieldValue(source, i) !== undefined) names.push(fields[i].key);
     }
     return this.sources.length > 1 ? [...new Set(names)] : names;
+  }
+
+  values(): FlatValue[] {
+    const values: FlatValue[] = [];
+    for (const source of this.sources)
+      for (let i = 0; i < source.plan.fields.length; i++) {
+        const value = fieldValue(source, i);
+        if (value !== undefined) values.push(value);
+      }
+    if (this.walked) for (const key of Object.keys(this.walked)) values.push(this.walked[key]);
+    return values;
   }
 
   toObject(): FlatEvent {

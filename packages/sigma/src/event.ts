@@ -100,6 +100,15 @@ export class EventContext {
     return forms;
   }
 
+  /** Every field's value as the event holds it (lists and all), for the keyword prefilter. */
+  rawValues(): Iterable<unknown> {
+    const { event } = this;
+    if (event.values) return event.values();
+    const values: unknown[] = [];
+    for (const key of event.keys()) values.push(event.get(key));
+    return values;
+  }
+
   /** Every value of every field (lowercased unless `cased`): what keyword searches look at. */
   everyValue(cased: boolean): string[] {
     if (cased) return (this.allExact ??= this.collect((key) => this.strings(key)));

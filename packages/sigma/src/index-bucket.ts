@@ -56,6 +56,8 @@ class Prefilter {
   readonly admits: Admit[][];
   /** For few, short literals: a native check that most values fail fast, before the automaton. */
   readonly gate: RegExp | undefined;
+  /** Whether the gate may run over values joined by VALUE_SEPARATOR (no literal holds it). */
+  readonly joinable: boolean;
 
   constructor(table: NeedleTable) {
     const literals = [...table.index.keys()];
@@ -63,6 +65,7 @@ class Prefilter {
     this.hits = new LiteralHits(this.matcher.size);
     this.admits = table.admits;
     this.gate = literalGate(literals);
+    this.joinable = !literals.some((l) => l.includes(VALUE_SEPARATOR));
   }
 }
 
@@ -123,16 +126,28 @@ export class Bucket {
     for (const i of this.always) this.chosen[count++] = i;
     // Named fields are read by name: an event's keys() need not list every name its get() knows.
     for (let f = 0; f < this.fields.length; f++) count = this.scan(this.prefilters[f]!, ctx.raw(this.fields[f]!), count);
-    if (this.keywords) for (const field of ctx.event.keys()) count = this.scan(this.keywords, ctx.raw(field), count);
+    if (this.keywords) count = this.scanKeywords(this.keywords, ctx, count);
     for (let i = 0; i < this.touchedCount; i++) this.satisfied[this.touched[i]!] = 0;
     this.touchedCount = 0;
     sortPrefix(this.chosen, count);
     return { indexes: this.chosen, count };
   }
 
+  /**
+   * Keyword literals may occur in any value. Their gate runs once over every value joined by a
+   * character no literal holds (so no literal can span two values): most events fail it, and only
+   * those that pass are scanned value by value.
+   */
+  private scanKeywords(pf: Prefilter, ctx: EventContext, count: number): number {
+    const values = ctx.rawValues();
+    if (pf.gate && pf.joinable && !pf.gate.test(joinedText(values))) return count;
+    for (const value of values) count = this.scan(pf, value, count, !pf.joinable);
+    return count;
+  }
+
   /** Scans a field's value (every element of a list); an entry whose last clause it satisfies becomes a candidate. */
-  private scan(pf: Prefilter, value: unknown, count: number): number {
-    if (value === undefined || value === null || (pf.gate && !gateOpens(pf.gate, value))) return count;
+  private scan(pf: Prefilter, value: unknown, count: number, gated = true): number {
+    if (value === undefined || value === null || (gated && pf.gate && !gateOpens(pf.gate, value))) return count;
     const { hits, admits } = pf;
     hits.clear();
     scanValue(pf.matcher, value, hits);
@@ -196,6 +211,22 @@ function charClass(c: string): string {
   const forms = [c, ...(upperForms.get(c) ?? [])];
   const escape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
   return forms.length === 1 ? escape(c) : `[${forms.map(escape).join('')}]`;
+}
+
+const VALUE_SEPARATOR = '\u0000';
+
+/** The text forms of every value (list elements included), one string, VALUE_SEPARATOR between them. */
+function joinedText(values: Iterable<unknown>): string {
+  const parts: string[] = [];
+  const add = (value: unknown): void => {
+    if (Array.isArray(value)) for (const item of value) add(item);
+    else {
+      const text = scalarText(value);
+      if (text !== undefined) parts.push(text);
+    }
+  };
+  for (const value of values) add(value);
+  return parts.join(VALUE_SEPARATOR);
 }
 
 function gateOpens(gate: RegExp, value: unknown): boolean {

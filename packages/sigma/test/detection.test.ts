@@ -312,6 +312,20 @@ test('the prefilter never hides a match: case folding beyond ASCII, regex litera
   assert.equal(fires(regex, { CommandLine: 'C:\\rundll32.exe evil.dll,Start' }), false);
 });
 
+test('keyword literals are found in any value, lists and numbers included, and never across two values', () => {
+  const keywords = compileRule(`keywords:\n  - 'lsadump::'\n  - '4711'\ncondition: keywords`);
+  const withValues = (fields: Record<string, unknown>): SigmaEvent => {
+    const event = objectEvent(fields);
+    return { ...event, values: () => Object.values(fields) };
+  };
+  for (const make of [objectEvent, withValues]) {
+    assert.equal(firesExactly(keywords, make({ A: 'x', B: ['y', 'run LSADUMP::sam'] })), true);
+    assert.equal(firesExactly(keywords, make({ A: 'x', N: 47110 })), true);
+    assert.equal(firesExactly(keywords, make({ A: 'lsadu', B: 'mp::' })), false);
+    assert.equal(firesExactly(keywords, make({ A: '47', B: 11 })), false);
+  }
+});
+
 /** Fires through the index and prefilter, and agrees with evaluating the rule without them. */
 function firesExactly(rules: ReturnType<typeof compileRule>, event: SigmaEvent): boolean {
   const fast = rules.match(event).length > 0;
