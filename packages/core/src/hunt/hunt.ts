@@ -2,7 +2,8 @@
  * A hunt: every event of the input files through the selected rules. Files are hunted in
  * parallel by worker threads (each loads the rules once) and their results handed on in input
  * order — files sorted by path, events in file order — with correlations applied on the way.
- * At most a few files per thread are in flight, so memory does not grow with the input.
+ * A worker holds back once a few of its batches wait to be taken, so memory does not grow with
+ * the input or with a slow output.
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
