@@ -43,7 +43,9 @@ Rules:
   --status S          only rules with one of these statuses (comma-separated or
                       repeated): stable, test, experimental, deprecated, unsupported
   --tags T            only rules with one of these tags (comma-separated or repeated);
-                      a tag selects its sub-tags: attack.t1059 selects attack.t1059.001
+                      a tag selects its sub-tags: attack.t1059 selects attack.t1059.001;
+                      attack.defense-evasion also selects ATT&CK v18's attack.stealth
+                      and attack.defense-impairment
   --mapping FILE      a log source mapping file that overrides or extends the shipped
                       ones (repeatable)
   --raw               no log source mapping: every rule meets every event
@@ -73,8 +75,9 @@ Output:
 Each detection names rule_id, rule_title, level, status, tags, attack (tactics and
 techniques), timestamp (UTC), computer, channel, event_id, record_id, file and the
 fields that matched. On a terminal a progress line is drawn on stderr; a summary
-follows at the end (files, events, detections by level, rules loaded and skipped
-with their reasons, time, events/s, peak memory).
+follows at the end (files, events, detections by level, the period from the first
+to the last detection, the top rules and computers, rules loaded and skipped with
+their reasons, time, events/s, peak memory).
 
 Errors: a file that cannot be read, or is no event log Firebreak knows, is a warning
 and the hunt goes on. Exit status: 0 when the hunt ran (with or without detections),
