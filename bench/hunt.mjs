@@ -98,5 +98,9 @@ for (const threads of [1, 2]) {
 }
 const { dir, copies } = replicate(samples[0].events, TARGET_EVENTS);
 for (const threads of [1, 2]) console.log(row(`samples × ${copies}`, { ...hunt([dir], threads), threads }));
+// One big file, as bench/evtx.mjs builds it: memory must not follow the file's size either.
+const big = join(ROOT, 'bench', '.work', 'evtx-big-400k.evtx');
+if (existsSync(big)) console.log(row('one 1.1 GB EVTX file', { ...hunt([big], 1), threads: 1 }));
+else console.log(`(run bench/evtx.mjs first to add ${relative(ROOT, big)})`);
 const size = statSync(join(WORK, 'base')).isDirectory() ? 'hard links, no extra disk' : '';
 console.log(`\nreplicas: ${dir} (${size})`);

@@ -208,6 +208,7 @@ test('usage errors exit 2 and point to --help', () => {
     ['hunt', '.', '--min-level', 'severe'],
     ['hunt', '.', '--format', 'xml'],
     ['hunt', '.', '--from', 'yesterday'],
+    ['hunt', '.', '--status', 'shiny'],
     ['hunt', '.', '--rules', join(work, 'no-such-rules')],
   ]) {
     const run = firebreak(...args);
@@ -261,4 +262,33 @@ test('--sort gives the same detections oldest first; the summary names the top r
   assert.deepEqual(sorted.stdout.split('\n').sort(), plain.stdout.split('\n').sort());
   assert.match(sorted.stderr, /Period\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d to \d{4}-/);
   assert.match(sorted.stderr, /Top rules\s+\d+\s+\w+\s+\S/);
+});
+
+test('rule filters keep what a selected correlation counts: the bundled beaconing correlation fires with --min-level medium', () => {
+  const image = 'C:\\Users\\alice\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe';
+  const beacon = (minute: number): string =>
+    JSON.stringify({
+      Event: {
+        System: {
+          Provider: { '#attributes': { Name: 'Microsoft-Windows-Sysmon' } },
+          EventID: 3,
+          Channel: 'Microsoft-Windows-Sysmon/Operational',
+          Computer: 'WS01.corp.example',
+          TimeCreated: { '#attributes': { SystemTime: `2023-04-05T10:${String(minute).padStart(2, '0')}:00.000Z` } },
+        },
+        EventData: { Image: image, Protocol: 'tcp', Initiated: 'true', DestinationIp: '104.21.3.9', DestinationPort: '8443' },
+      },
+    });
+  const events = join(work, 'beacon.jsonl');
+  writeFileSync(events, Array.from({ length: 10 }, (_, i) => beacon(i)).join('\n') + '\n');
+  const all = firebreak('hunt', events, '--format', 'jsonl');
+  const medium = firebreak('hunt', events, '--format', 'jsonl', '--min-level', 'medium');
+  for (const run of [all, medium]) {
+    assert.equal(run.status, 0, run.stderr);
+    const kinds = jsonl(run.stdout).map((d) => (d as Detection & { kind: string }).kind);
+    assert.ok(kinds.includes('event_count'), run.stderr);
+    assert.doesNotMatch(run.stderr, /invalid/);
+  }
+  // The building blocks (level low) stay for the correlation, and still go unreported on their own.
+  assert.ok(jsonl(medium.stdout).every((d) => d.level !== 'low'));
 });

@@ -17,6 +17,7 @@ import {
   InvalidRuleError,
   UnsupportedError,
   type CorrelationDocument,
+  type DocumentMeta,
   type FilterDocument,
   type Level,
   type LogSource,
@@ -31,8 +32,11 @@ export interface LoadOptions {
   mapping?: LogSourceMapping;
   /** Values for `%placeholder%` in rules using `expand`. */
   placeholders?: Placeholders;
-  /** Which detection rules to use: returns why a rule is left out (e.g. "level below high"), or undefined to keep it. */
-  select?: (rule: RuleDocument) => string | undefined;
+  /**
+   * Which rules and correlations to use: returns why one is left out (e.g. "level below high"), or
+   * undefined to keep it. The rules a kept correlation counts are kept whatever it says.
+   */
+  select?: (doc: RuleDocument | CorrelationDocument) => string | undefined;
 }
 
 /** What became of one file (or string) of rules. */
@@ -364,7 +368,7 @@ function fieldValues(fields: readonly string[], rename: (f: string) => string, c
   return out;
 }
 
-function ruleInfo(doc: RuleDocument): RuleInfo {
+function ruleInfo(doc: DocumentMeta & { logsource: LogSource }): RuleInfo {
   const { id, name, title, level, status, tags, description, logsource, location } = doc;
   return { id, name, title, level, status, tags, description, logsource, location };
 }
@@ -403,7 +407,7 @@ export function ruleFiles(path: string): string[] {
 export interface LoadResult {
   ruleSet: RuleSet;
   files: FileReport[];
-  /** Rules that loaded but `select` left out, with its reason. */
+  /** Rules and correlations that loaded but `select` left out, with its reason. */
   excluded: { rule: RuleInfo; reason: string }[];
 }
 
@@ -428,23 +432,48 @@ export function loadRuleSources(sources: readonly { file: string; text: string }
         downgrade(report, result.status, result.reason, result.location.line);
         continue;
       }
-      const { document } = result;
-      const reason = document.kind === 'rule' ? options.select?.(document) : undefined;
-      if (reason !== undefined) excluded.push({ rule: ruleInfo(document as RuleDocument), reason });
-      else {
-        documents.push(document);
-        reportOf.set(document, report);
-      }
+      documents.push(result.document);
+      reportOf.set(result.document, report);
     }
     if (report.documents === 0) downgrade(report, 'invalid', 'holds no Sigma document');
   }
+  const selected = options.select ? selectDocuments(documents, options.select, excluded) : documents;
   const ruleSet = RuleSet.fromDocuments(
-    documents,
+    selected,
     options,
     (doc, status, reason, line) => downgrade(reportOf.get(doc)!, status, reason, line),
     (doc, note) => reportOf.get(doc)!.notes.push(note),
   );
   return { ruleSet, files, excluded };
+}
+
+/**
+ * The documents `select` keeps. A correlation is judged on its own level, status and tags; the
+ * rules (and chained correlations) a kept one counts stay, so that it can fire, whatever
+ * `select` says of them. Filters always stay: they only narrow the rules they name.
+ */
+function selectDocuments(
+  documents: SigmaDocument[],
+  select: NonNullable<LoadOptions['select']>,
+  excluded: LoadResult['excluded'],
+): SigmaDocument[] {
+  const correlations = documents.filter((d): d is CorrelationDocument => d.kind === 'correlation');
+  const byRef = new Map(correlations.flatMap((c) => [c.id, c.name].filter((r) => r !== undefined).map((r) => [r, c] as const)));
+  const needed = new Set<string>();
+  const pending = correlations.filter((c) => select(c) === undefined);
+  for (let c = pending.pop(); c; c = pending.pop())
+    for (const ref of c.rules) {
+      if (needed.has(ref)) continue;
+      needed.add(ref);
+      const chained = byRef.get(ref);
+      if (chained) pending.push(chained);
+    }
+  return documents.filter((doc) => {
+    if (doc.kind === 'filter' || (doc.id && needed.has(doc.id)) || (doc.name && needed.has(doc.name))) return true;
+    const reason = select(doc);
+    if (reason !== undefined) excluded.push({ rule: ruleInfo(doc.kind === 'rule' ? doc : { ...doc, logsource: {} }), reason });
+    return reason === undefined;
+  });
 }
 
 /** The first problem decides; invalid outranks unsupported. */

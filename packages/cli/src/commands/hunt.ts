@@ -104,6 +104,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The statuses the Sigma specification defines. */
+const STATUSES = ['stable', 'test', 'experimental', 'deprecated', 'unsupported'];
+
 /** Problems printed per file before the rest are only counted. */
 const WARNINGS_PER_FILE = 5;
 
@@ -249,6 +252,9 @@ function huntOptions(values: Values, inputs: string[]): Parameters<typeof hunt>[
   const minLevel = values['min-level'];
   if (minLevel !== undefined && !isLevel(minLevel))
     throw new UsageError(`--min-level must be one of ${LEVELS.join(', ')}, got "${minLevel}"`);
+  const statuses = list(values.status);
+  const unknown = statuses?.find((status) => !STATUSES.includes(status.toLowerCase()));
+  if (unknown !== undefined) throw new UsageError(`--status must be among ${STATUSES.join(', ')}, got "${unknown}"`);
   if (values.raw && values.mapping) throw new UsageError('--raw and --mapping exclude each other');
   checkEngineFiles(values);
   for (const path of values.rules ?? []) if (!existsSync(path)) throw new UsageError(`--rules ${path}: no such file or folder`);
@@ -263,7 +269,7 @@ function huntOptions(values: Values, inputs: string[]): Parameters<typeof hunt>[
       raw: values.raw,
       placeholdersFile: values.placeholders,
       minLevel: minLevel as DetectionLevel | undefined,
-      statuses: list(values.status),
+      statuses,
       tags: list(values.tags),
     },
     events: { from, to, computers: list(values.computer), eventIds: list(values.eid)?.map((n) => eventId(n)) },

@@ -2,7 +2,7 @@
  * What a hunt is asked to do. Plain data, so the same options reach every worker thread, which
  * loads the rules itself.
  */
-import { loadMapping, loadPlaceholders, loadRules, type LoadResult, type RuleDocument } from '@firebreak/sigma';
+import { loadMapping, loadPlaceholders, loadRules, type DocumentMeta, type LoadResult } from '@firebreak/sigma';
 import type { FirebreakEvent } from '../event.js';
 import { LEVELS, levelRank, type DetectionLevel } from './detection.js';
 
@@ -39,7 +39,7 @@ export function loadHuntRules(options: RuleOptions): LoadResult {
 }
 
 /** Why a rule is left out by --min-level, --status and --tags, or undefined to keep it. */
-export function ruleSelector(options: RuleOptions): ((rule: RuleDocument) => string | undefined) | undefined {
+export function ruleSelector(options: RuleOptions): ((rule: DocumentMeta) => string | undefined) | undefined {
   const { minLevel, statuses, tags } = options;
   if (minLevel === undefined && !statuses?.length && !tags?.length) return undefined;
   const wantedStatuses = new Set(statuses?.map((s) => s.toLowerCase()));

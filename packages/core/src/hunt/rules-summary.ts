@@ -17,7 +17,8 @@ export function summarizeRules({ ruleSet, files, excluded }: LoadResult): RuleSu
   const reasons: Record<string, number> = {};
   const count = (reason: string, n = 1): void => void (reasons[reason] = (reasons[reason] ?? 0) + n);
   const failures = files.filter((f) => f.status !== 'loaded');
-  for (const f of failures) count(f.status, f.documents || 1);
+  // A file that did not load counts once: its other documents may have loaded, or be counted below.
+  for (const f of failures) count(f.status);
   for (const { reason } of excluded) count(reason);
   if (ruleSet.unmapped.length > 0) count('no log source mapping', ruleSet.unmapped.length);
   return {

@@ -47,7 +47,8 @@ export function tableLayout(width: number): Layout {
   const computer = w >= 140 ? 20 : w >= 100 ? 15 : 10;
   const channel = w >= 140 ? 12 : 8;
   const rest = w - (TIME + LEVEL + computer + channel + EVENT_ID + 6 * GAP.length);
-  const title = Math.min(60, Math.max(10, Math.floor(rest * 0.4)));
+  // The rule title tells a responder more than the matched fields: it gets the larger share.
+  const title = Math.min(60, Math.max(10, Math.floor(rest * 0.65)));
   return { computer, channel, title, details: rest - title, cut: true };
 }
 
