@@ -32,8 +32,13 @@ export interface EventHints {
   layer?: Layer;
 }
 
+/** Shared by events whose reader has no hints: an event is built per record, so nothing is allocated that need not be. */
+const NO_HINTS: EventHints = Object.freeze({});
+
 export class FirebreakEvent {
-  private cache: { logsource?: LogSource | null; timestamp?: number | null } = {};
+  /** Worked out on first read; null: looked for and not found. */
+  private cachedLogsource: LogSource | null | undefined;
+  private cachedTimestamp: number | null | undefined;
 
   constructor(
     /** The flat fields under Sigma's names: what rules and output read. */
@@ -41,7 +46,7 @@ export class FirebreakEvent {
     readonly source: EventSource,
     /** The record as the file holds it (a JSON object, XML text, auditd lines), built on demand. */
     readonly raw: () => unknown,
-    private readonly hints: EventHints = {},
+    private readonly hints: EventHints = NO_HINTS,
   ) {}
 
   get file(): string {
@@ -59,8 +64,8 @@ export class FirebreakEvent {
   /** Milliseconds since the epoch (UTC), or undefined when the record carries no readable time. */
   get timestamp(): number | undefined {
     if (this.hints.timestamp !== undefined) return this.hints.timestamp;
-    if (this.cache.timestamp === undefined) this.cache.timestamp = eventTime(this.fields) ?? null;
-    return this.cache.timestamp ?? undefined;
+    if (this.cachedTimestamp === undefined) this.cachedTimestamp = eventTime(this.fields) ?? null;
+    return this.cachedTimestamp ?? undefined;
   }
 
   get channel(): string | undefined {
@@ -78,8 +83,8 @@ export class FirebreakEvent {
 
   /** The Sigma logsource the event is an instance of (category where one fits, else service), per the shipped mapping. */
   get logsource(): LogSource | undefined {
-    if (this.cache.logsource === undefined) this.cache.logsource = shippedMapping().logSourceOf(this.fields) ?? null;
-    return this.cache.logsource ?? undefined;
+    if (this.cachedLogsource === undefined) this.cachedLogsource = shippedMapping().logSourceOf(this.fields) ?? null;
+    return this.cachedLogsource ?? undefined;
   }
 
   get category(): string | undefined {
