@@ -71,6 +71,7 @@ Output:
                       than the cores, ${defaultHuntThreads()} here); 1 hunts on the main thread.
                       Each thread holds its own copy of the rules (about 190 MB
                       with every SigmaHQ rule)
+  -h, --help          show this help
 
 Each detection names rule_id, rule_title, level, status, tags, attack (tactics and
 techniques), timestamp (UTC), computer, channel, event_id, record_id, file and the
@@ -192,8 +193,11 @@ class HuntRun {
   /** The output opens once the rules are known to load, so a failed start leaves an existing --output file alone. */
   private async rulesLoaded(rules: RuleSummary): Promise<void> {
     for (const f of rules.failures) await this.warn('rules', `${f.file}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}`);
-    if (rules.loaded === 0)
-      throw new UsageError(`no rule loaded from ${this.values.rules?.join(', ') ?? 'the bundled rule pack'}\n${HUNT_USAGE}`);
+    if (rules.loaded === 0) {
+      const why = Object.entries(rules.reasons).map(([reason, count]) => `${reason}: ${count}`);
+      const from = this.values.rules?.join(', ') ?? 'the bundled rule pack';
+      throw new UsageError(`no rule loaded from ${from}${why.length ? ` (left out: ${why.join(', ')})` : ''}\n${HUNT_USAGE}`);
+    }
     Object.assign(this.summary, { rulesLoaded: rules.loaded, rulesSkipped: rules.skipped, skipReasons: rules.reasons });
     this.out = await openOutput(this.values.output);
     this.sink = createSink(this.values.format as OutputFormat, this.out, {

@@ -37,7 +37,7 @@ import { eachEvent } from '../events.js';
 import { UsageError, openOutput, withUsage, write } from '../output.js';
 import { parseTime } from '../hunt/time.js';
 
-const TIMELINE_USAGE = `Usage: firebreak timeline PATH... [--format csv|jsonl] [--process-tree] [--host H]
+const TIMELINE_USAGE = `Usage: firebreak timeline PATH... [--format text|csv|jsonl] [--process-tree] [--host H]
          [--pid P | --guid G] [--rules PATH]... [--from T] [--to T] [--output FILE]`;
 
 export const TIMELINE_HELP = `${TIMELINE_USAGE}
