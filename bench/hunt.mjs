@@ -9,9 +9,11 @@
  * time and peak RSS come from the summary it prints (peak RSS is the process's, worker threads
  * included). Replicas are hard links under bench/.work/, so they cost no disk.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus } from 'node:os';
-import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,9 +32,9 @@ if (!existsSync(SAMPLES)) {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
-/** One `firebreak hunt` run; figures parsed from its summary (stderr). */
-function hunt(inputs, threads) {
-  const args = [BIN, 'hunt', ...inputs, ...RULES.flatMap((r) => ['--rules', r]), '--format', 'jsonl', '--output', '/dev/null'];
+/** One `firebreak hunt` run (every SigmaHQ collection unless `rules` says otherwise), JSON lines to /dev/null. */
+function hunt(inputs, threads, rules = RULES) {
+  const args = [BIN, 'hunt', ...inputs, ...rules.flatMap((r) => ['--rules', r]), '--format', 'jsonl', '--output', '/dev/null'];
   const started = performance.now();
   const run = spawnSync(process.execPath, [...args, '--threads', String(threads)], {
     encoding: 'utf8',
@@ -40,8 +42,11 @@ function hunt(inputs, threads) {
     maxBuffer: 1 << 30,
   });
   if (run.status !== 0) throw new Error(`firebreak hunt exited with ${run.status}: ${run.stderr.slice(-2000)}`);
-  const stderr = run.stderr;
-  const seconds = (performance.now() - started) / 1000;
+  return figures(run.stderr, (performance.now() - started) / 1000);
+}
+
+/** Events, detections, files, rules and peak RSS from a hunt's summary (stderr). */
+function figures(stderr, seconds) {
   const number = (pattern) => Number(stderr.match(pattern)?.[1].replaceAll(',', '') ?? NaN);
   return {
     events: number(/Events\s+([\d,]+)/),
@@ -104,3 +109,75 @@ if (existsSync(big)) console.log(row('one 1.1 GB EVTX file', { ...hunt([big], 1)
 else console.log(`(run bench/evtx.mjs first to add ${relative(ROOT, big)})`);
 const size = statSync(join(WORK, 'base')).isDirectory() ? 'hard links, no extra disk' : '';
 console.log(`\nreplicas: ${dir} (${size})`);
+
+// ---- Where the time goes: one thread, rule sets from nothing to all, loading subtracted ----------
+
+const MIMIKATZ = join(DATA, 'sigma', 'rules', 'windows', 'builtin', 'win_alert_mimikatz_keywords.yml');
+const sets = [
+  ['one rule that fires on nothing (reading EVTX, the event model, hunting)', [ruleFile('nothing.yml', 'EventID: -1')]],
+  ['every SigmaHQ collection without "Mimikatz Use" (keywords over every Windows value)', without(MIMIKATZ)],
+  ['every SigmaHQ collection', RULES],
+];
+const { dir: middle, copies: middleCopies } = replicate(samples[0].events, 150_000);
+const tiny = join(SAMPLES, 'Lateral Movement');
+console.log(`\nOne thread on samples × ${middleCopies}, the same hunt on one folder subtracted (loading the rules, starting):\n`);
+console.log('| rules | events | hunting seconds | events/s |');
+console.log('| --- | --: | --: | --: |');
+for (const [label, rules] of sets) {
+  const full = hunt([middle], 1, rules);
+  const start = hunt([tiny], 1, rules);
+  const seconds = full.seconds - start.seconds;
+  console.log(`| ${label} | ${fmt(full.events - start.events)} | ${seconds.toFixed(2)} | ${fmt((full.events - start.events) / seconds)} |`);
+}
+
+// ---- Flow control: a reader that pauses must not make memory grow -------------------------------
+
+const every = ruleFile('every-event.yml', 'EventID|gte: 0');
+console.log(`\nA rule that fires on every event, samples × ${middleCopies}, two threads, JSON lines to a pipe:\n`);
+console.log('| reader of the output | detections | peak RSS MB |');
+console.log('| --- | --: | --: |');
+for (const pauseMs of [0, 20_000]) {
+  const r = await huntIntoPipe([middle], [every], pauseMs);
+  console.log(`| ${pauseMs ? `waits ${pauseMs / 1000} s, then reads` : 'reads at once'} | ${fmt(r.detections)} | ${fmt(r.rssMb)} |`);
+}
+
+/** A one-selection rule on every Windows event, written under bench/.work. */
+function ruleFile(name, selection) {
+  const path = join(WORK, name);
+  mkdirSync(WORK, { recursive: true });
+  const [field, value] = selection.split(': ');
+  writeFileSync(
+    path,
+    `title: bench ${name}\nid: ${name === 'every-event.yml' ? '0b6f7c2e-7a55-4f7e-9a52-1d0f1c8e0a01' : '0b6f7c2e-7a55-4f7e-9a52-1d0f1c8e0a02'}\n` +
+      `status: test\nlevel: low\nlogsource: { product: windows }\ndetection:\n  selection:\n    ${field}: ${value}\n  condition: selection\n`,
+  );
+  return path;
+}
+
+/** The SigmaHQ collections with one rule file left out (copied under bench/.work). */
+function without(file) {
+  const root = join(WORK, 'rules-without');
+  if (!existsSync(join(root, 'done'))) {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    for (const collection of RULES) copyTree(collection, join(root, relative(join(DATA, 'sigma'), collection)));
+    rmSync(join(root, relative(join(DATA, 'sigma'), file)));
+    mkdirSync(join(root, 'done'));
+  }
+  return RULES.map((collection) => join(root, relative(join(DATA, 'sigma'), collection)));
+}
+
+/** `firebreak hunt --threads 2` into a pipe this process starts reading after `pauseMs`. */
+async function huntIntoPipe(inputs, rules, pauseMs) {
+  const args = [BIN, 'hunt', ...inputs, ...rules.flatMap((r) => ['--rules', r]), '--format', 'jsonl', '--threads', '2'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.pause();
+  await sleep(pauseMs);
+  child.stdout.on('data', () => {});
+  child.stdout.resume();
+  const [code] = await once(child, 'close');
+  if (code !== 0) throw new Error(`firebreak hunt exited with ${code}: ${stderr.slice(-2000)}`);
+  return figures(stderr, NaN);
+}

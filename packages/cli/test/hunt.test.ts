@@ -1,12 +1,13 @@
 /** `firebreak hunt` end to end: the real binary on real logs and real SigmaHQ rules. */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, test } from 'node:test';
 import { load } from 'js-yaml';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
-import { firebreak } from './support/cli.js';
+import { BIN, firebreak } from './support/cli.js';
 
 const SAMPLES = 'evtx-attack-samples';
 const PAIRS = 'evtx-json-pairs';
@@ -147,6 +148,13 @@ test('event filters: --eid, --computer, --from/--to; rule filters: --min-level, 
   assert.deepEqual(
     hunt('--min-level', 'high'),
     all.filter((d) => d.level === 'high' || d.level === 'critical'),
+  );
+  const noneStable = firebreak('hunt', sharedPath(SAMPLES), ...expectedRules(), '--status', 'stable');
+  assert.equal(noneStable.status, 2, 'none of the rules is stable');
+  assert.match(noneStable.stderr, /no rule loaded .*left out: status not selected: 6/);
+  assert.deepEqual(
+    hunt('--status', 'test,stable'),
+    all.filter((d) => d.status === 'test' || d.status === 'stable'),
   );
   const tag = all[0]!.tags[0]!;
   assert.deepEqual(
@@ -292,3 +300,58 @@ test('rule filters keep what a selected correlation counts: the bundled beaconin
   // The building blocks (level low) stay for the correlation, and still go unreported on their own.
   assert.ok(jsonl(medium.stdout).every((d) => d.level !== 'low'));
 });
+
+test('correlations see the matches of every file, also when two threads hunt them', () => {
+  const events = (minutes: number[]): string =>
+    minutes
+      .map((m) =>
+        JSON.stringify({
+          Channel: 'Microsoft-Windows-Sysmon/Operational',
+          EventID: 3,
+          Computer: 'WS01',
+          TimeCreated_SystemTime: `2023-04-05T10:${String(m).padStart(2, '0')}:00.000Z`,
+          Image: 'C:\\Users\\alice\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe',
+          Initiated: 'true',
+          DestinationIp: '104.21.3.9',
+          DestinationPort: '8443',
+        }),
+      )
+      .join('\n') + '\n';
+  const folder = join(work, 'split-beacon');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'a.jsonl'), events([0, 1, 2, 3, 4]));
+  writeFileSync(join(folder, 'b.jsonl'), events([5, 6, 7, 8, 9]));
+  for (const threads of ['1', '2']) {
+    const run = firebreak('hunt', folder, '--format', 'jsonl', '--threads', threads);
+    assert.equal(run.status, 0, run.stderr);
+    const alerts = jsonl(run.stdout).filter((d) => (d as Detection & { kind: string }).kind === 'event_count');
+    assert.equal(alerts.length, 1, `threads ${threads}`);
+    assert.ok(alerts[0]!.file.endsWith('b.jsonl'), 'told at the match that completed it');
+  }
+});
+
+test('warnings: five per file, then a count', () => {
+  const file = join(work, 'bad-lines.jsonl');
+  writeFileSync(file, '{"EventID": 1}\n' + Array.from({ length: 8 }, (_, i) => `not json ${i}`).join('\n') + '\n');
+  const run = firebreak('hunt', file, '--format', 'jsonl');
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stderr.match(/^warning: .*bad-lines\.jsonl:\d+/gm)?.length, 5);
+  assert.match(run.stderr, /warning: .*bad-lines\.jsonl: 3 more warnings not shown/);
+});
+
+test(
+  'on a terminal, a progress line on stderr and the summary',
+  { skip: existsSync('/usr/bin/script') ? false : 'needs script(1) to give the hunt a terminal' },
+  () => {
+    const samples = sharedSkip(SAMPLES) ? join(work) : join(sharedPath(SAMPLES), 'Lateral Movement');
+    const command = [process.execPath, BIN, 'hunt', samples, '--format', 'jsonl', '--output', '/dev/null']
+      .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const run = spawnSync('/usr/bin/script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+    assert.equal(run.status, sharedSkip(SAMPLES) ? 2 : 0, run.stdout);
+    if (!sharedSkip(SAMPLES)) {
+      assert.match(run.stdout, /\[[= ]+\] \d+\/\d+ files {2}[\d,]+ events {2}[\d,]+ events\/s {2}ETA/);
+      assert.match(run.stdout, /Summary[\s\S]*Events/);
+    }
+  },
+);

@@ -13,7 +13,7 @@ import { jsonEvents } from './readers/json.js';
 import { windowsXmlEvents } from './readers/windows-xml.js';
 
 export { EventFileError } from './readers/content.js';
-export { toFields, jsonValues, type JsonText } from './readers/json.js';
+export { jsonValues, type JsonText } from './readers/json.js';
 
 export interface ReadProblem {
   origin: string;

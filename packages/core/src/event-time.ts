@@ -11,6 +11,8 @@ const SECONDS_BELOW = 1e11;
 /** ISO 8601 as logs write it: a date, then optionally a time (with `T` or a space) and a zone. */
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 const NUMBER = /^\d{1,16}(?:\.\d+)?$/;
+/** Longer text is no time a log writes (and regexes never see unbounded log text). */
+const MAX_TIME_TEXT = 40;
 
 /** Milliseconds since the epoch, or undefined when no known field holds a readable time. */
 export function eventTime(event: SigmaEvent): number | undefined {
@@ -27,10 +29,14 @@ export function eventTime(event: SigmaEvent): number | undefined {
  */
 export function timeOf(value: unknown): number | undefined {
   if (typeof value === 'number') return epochMs(value);
-  if (typeof value !== 'string' || value.length > 40) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_TIME_TEXT) return undefined;
   const text = value.trim();
-  if (NUMBER.test(text)) return epochMs(Number(text));
-  const iso = ISO_DATE.exec(text);
+  return NUMBER.test(text) ? epochMs(Number(text)) : isoTimeMs(text);
+}
+
+/** ISO 8601 text (a date, or a date and time with `T` or a space) in ms since the epoch, UTC when it names no zone. */
+export function isoTimeMs(text: string): number | undefined {
+  const iso = text.length <= MAX_TIME_TEXT ? ISO_DATE.exec(text) : null;
   if (!iso) return undefined;
   const utc = iso[1] === undefined && text.length > 10 ? `${text.replace(' ', 'T')}Z` : text.replace(' ', 'T');
   return inRange(Date.parse(utc));

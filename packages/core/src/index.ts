@@ -1,10 +1,11 @@
-export { readEventFile, toFields, jsonValues, EventFileError, type JsonText, type ReadProblem } from './event-files.js';
-export { eventTime, timeOf, isoTime } from './event-time.js';
+export { readEventFile, jsonValues, EventFileError, type JsonText, type ReadProblem } from './event-files.js';
+export { eventTime, timeOf, isoTime, isoTimeMs } from './event-time.js';
 export { FirebreakEvent, type EventSource, type EventHints, type Layer, type SourceFormat } from './event.js';
 export {
   LEVELS,
   levelRank,
   ruleDetection,
+  ruleIdentity,
   correlationDetection,
   eventHeader,
   type Detection,
@@ -66,5 +67,5 @@ export {
   type OutputFormat,
   type SinkOptions,
 } from './hunt/output/sink.js';
-export { csvCell, printable, displayWidth, BufferedWriter, write } from './hunt/output/index.js';
+export { csvCell, printable, displayWidth, BufferedWriter, write, LEVEL_STYLE } from './hunt/output/index.js';
 export { truncate, pad, channelShortName, jsonText } from './hunt/output/text.js';

@@ -23,7 +23,7 @@ export interface EventFields {
   get(name: string): FlatValue | undefined;
   /** Field names: each template instance's fields in template order, nested values after their holder. */
   keys(): string[];
-  /** Every field's value, in keys() order (a name repeated across template instances gives each instance's value). */
+  /** Every field's value, without the lookups by name (a name repeated across template instances gives each instance's value, not one list). */
   values(): FlatValue[];
   /** Every field as a plain object. */
   toObject(): FlatEvent;

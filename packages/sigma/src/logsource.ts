@@ -86,9 +86,16 @@ class TableMapping implements LogSourceMapping {
   /** The values of those fields → the event's logsource (null: none). */
   private readonly kinds = new Map<string, LogSource | null>();
 
+  /** Per entry, in order, its variants' condition tests (a catch-all variant says nothing about what an event is). */
+  private readonly kindTests: { logsource: LogSource; tests: ((fields: LowercaseFields) => boolean)[] }[];
+
   constructor(private readonly entries: MappingEntry[]) {
     this.byKey = new Map(entries.map((entry) => [tableKey(entry.logsource), entry]));
     this.conditionFields = [...new Set(entries.flatMap((e) => e.variants.flatMap((v) => Object.keys(v.conditions))))].sort();
+    this.kindTests = entries.map(({ logsource, variants }) => ({
+      logsource,
+      tests: variants.flatMap((variant) => conditionsTest(variant.conditions) ?? []),
+    }));
   }
 
   resolve(logsource: LogSource, ruleFields: ReadonlySet<string>): LogSourceVariant[] | undefined {
@@ -101,7 +108,8 @@ class TableMapping implements LogSourceMapping {
     // Events of one kind share the values of the few fields variants test, so the answer is remembered by them.
     const key = this.conditionFields.map((field) => stringForms(event.get(field)).join('\u0001').toLowerCase()).join('\u0000');
     if (this.kinds.has(key)) return this.kinds.get(key) ?? undefined;
-    const found = this.entries.find((entry) => entry.variants.some((variant) => isOfVariant(event, variant)))?.logsource;
+    const fields: LowercaseFields = { lower: (field) => stringForms(event.get(field)).map((form) => form.toLowerCase()) };
+    const found = this.kindTests.find(({ tests }) => tests.some((test) => test(fields)))?.logsource;
     // Bounded: crafted values must not grow it without end.
     if (this.kinds.size >= MAX_REMEMBERED_KINDS) this.kinds.clear();
     this.kinds.set(key, found ?? null);
@@ -125,14 +133,28 @@ class TableMapping implements LogSourceMapping {
   }
 }
 
-/** Whether every condition of the variant holds: a field's value (compared as lowercase text) is one of the listed. */
-function isOfVariant(event: SigmaEvent, variant: LogSourceVariant): boolean {
-  const fields = Object.keys(variant.conditions);
-  if (fields.length === 0) return false; // a catch-all variant says nothing about what the event is
-  return fields.every((field) => {
-    const wanted = variant.conditions[field]!.map((v) => String(v).toLowerCase());
-    return stringForms(event.get(field)).some((form) => wanted.includes(form.toLowerCase()));
+/** What a variant's conditions read: a field's values as lowercase text (the rule engine's EventContext is one). */
+export interface LowercaseFields {
+  lower(field: string): readonly string[];
+}
+
+/** Event-side conditions of a variant: each field holds one of the listed values. Undefined when there are none. */
+export function conditionsTest(
+  conditions: Record<string, readonly (string | number)[]>,
+): ((fields: LowercaseFields) => boolean) | undefined {
+  const checks = Object.entries(conditions).map(([field, values]) => {
+    const wanted = new Set(values.map((v) => String(v).toLowerCase()));
+    return (fields: LowercaseFields): boolean => {
+      for (const v of fields.lower(field)) if (wanted.has(v)) return true;
+      return false;
+    };
   });
+  if (checks.length === 0) return undefined;
+  if (checks.length === 1) return checks[0];
+  return (fields) => {
+    for (const check of checks) if (!check(fields)) return false;
+    return true;
+  };
 }
 
 function servesFields(variant: LogSourceVariant, ruleFields: ReadonlySet<string>): boolean {

@@ -11,7 +11,7 @@ import { parseDocuments } from './document.js';
 import { EventContext, objectEvent, stringForms } from './event.js';
 import { ANY_VALUE, Bucket, PRIMARY_KEYS, SECONDARY_KEYS, type Entry } from './index-bucket.js';
 import type { Test } from './leaf.js';
-import { loadMapping, type LogSourceMapping, type LogSourceVariant } from './logsource.js';
+import { conditionsTest, loadMapping, type LogSourceMapping, type LogSourceVariant } from './logsource.js';
 import type { Placeholders } from './modifiers.js';
 import {
   InvalidRuleError,
@@ -332,23 +332,6 @@ function compileVariant(doc: RuleDocument, variant: LogSourceVariant, filters: F
   const filterTests = filters.map((f) => compileDetection(f.searches, f.conditions, { rename, placeholders: options.placeholders }).test);
   const test: Test = filterTests.length === 0 ? detection.test : (ctx) => detection.test(ctx) && filterTests.every((t) => t(ctx));
   return { variant, detection, rename, applies: conditionsTest(variant.conditions) ?? (() => true), test };
-}
-
-/** Event-side conditions of a variant: each field holds one of the listed values. */
-function conditionsTest(conditions: Record<string, readonly (string | number)[]>): Test | undefined {
-  const checks = Object.entries(conditions).map(([field, values]) => {
-    const wanted = new Set(values.map((v) => String(v).toLowerCase()));
-    return (ctx: EventContext): boolean => {
-      for (const v of ctx.lower(field)) if (wanted.has(v)) return true;
-      return false;
-    };
-  });
-  if (checks.length === 0) return undefined;
-  if (checks.length === 1) return checks[0];
-  return (ctx) => {
-    for (const check of checks) if (!check(ctx)) return false;
-    return true;
-  };
 }
 
 function matchedFields(compiled: CompiledVariant, ctx: EventContext): Record<string, unknown> {

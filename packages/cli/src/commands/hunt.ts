@@ -24,10 +24,11 @@ import {
 import { RULE_PACK_DIR } from '@firebreak/rules';
 import { loadMapping, loadPlaceholders } from '@firebreak/sigma';
 import { UsageError, openOutput, parsePositiveInt, withUsage, write } from '../output.js';
+import { FileWarnings } from '../warnings.js';
 import { ProgressLine } from '../hunt/progress.js';
 import { printSummary } from '../hunt/summary.js';
 import { DetectionTally } from '../hunt/tally.js';
-import { parseTime } from '../hunt/time.js';
+import { parseTimeRange } from '../hunt/time.js';
 
 export const HUNT_HELP = `Usage: firebreak hunt PATH... [options]
 
@@ -69,7 +70,7 @@ Output:
   -q, --quiet         no progress line, no summary
   --threads N         worker threads hunting files in parallel (default: one less
                       than the cores, ${defaultHuntThreads()} here); 1 hunts on the main thread.
-                      Each thread holds its own copy of the rules (about 190 MB
+                      Each thread holds its own copy of the rules (130–200 MB
                       with every SigmaHQ rule)
   -h, --help          show this help
 
@@ -108,9 +109,6 @@ const OPTIONS = {
 /** The statuses the Sigma specification defines. */
 const STATUSES = ['stable', 'test', 'experimental', 'deprecated', 'unsupported'];
 
-/** Problems printed per file before the rest are only counted. */
-const WARNINGS_PER_FILE = 5;
-
 const HUNT_USAGE = HUNT_HELP.split('\n')[0]!;
 
 export async function huntCommand(args: string[]): Promise<number> {
@@ -133,7 +131,7 @@ export async function huntCommand(args: string[]): Promise<number> {
 class HuntRun {
   private readonly summary: HuntSummary;
   private readonly started = performance.now();
-  private readonly warned = new Map<string, number>();
+  private readonly warnings = new FileWarnings(() => this.progress?.clear());
   private readonly tally = new DetectionTally();
   /** With --sort: every detection, written at the end. */
   private readonly held: Detection[] = [];
@@ -162,7 +160,7 @@ class HuntRun {
         return this.fileDone(update);
       case 'end':
         if (update.untimedCorrelated > 0)
-          await this.warn(
+          this.warnings.warn(
             'correlations',
             `${update.untimedCorrelated} matches of correlated rules had no readable time and were not correlated`,
           );
@@ -172,9 +170,7 @@ class HuntRun {
   async finish(): Promise<number> {
     const { summary, values } = this;
     this.progress?.clear();
-    for (const [file, count] of this.warned)
-      if (count > WARNINGS_PER_FILE)
-        await write(process.stderr, `warning: ${printable(file)}: ${count - WARNINGS_PER_FILE} more warnings not shown\n`);
+    this.warnings.finish();
     summary.elapsedMs = performance.now() - this.started;
     summary.eventsPerSecond = summary.events / Math.max(summary.elapsedMs / 1000, 1e-3);
     summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
@@ -192,7 +188,7 @@ class HuntRun {
 
   /** The output opens once the rules are known to load, so a failed start leaves an existing --output file alone. */
   private async rulesLoaded(rules: RuleSummary): Promise<void> {
-    for (const f of rules.failures) await this.warn('rules', `${f.file}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}`);
+    for (const f of rules.failures) this.warnings.warn('rules', `${f.file}${f.line ? `:${f.line}` : ''}: ${f.status}: ${f.reason}`);
     if (rules.loaded === 0) {
       const why = Object.entries(rules.reasons).map(([reason, count]) => `${reason}: ${count}`);
       const from = this.values.rules?.join(', ') ?? 'the bundled rule pack';
@@ -211,7 +207,7 @@ class HuntRun {
     summary.events += update.events;
     summary.eventsFiltered += update.filtered;
     summary.warnings += update.problems.length;
-    for (const p of update.problems) await this.warn(update.file, `${p.origin}: ${p.message}`);
+    for (const p of update.problems) this.warnings.warn(update.file, `${p.origin}: ${p.message}`);
     // Table rows on the terminal would otherwise land in the middle of the progress line.
     if (update.detections.length > 0 && !this.values.output) this.progress?.clear();
     for (const detection of update.detections) {
@@ -228,17 +224,9 @@ class HuntRun {
     if (update.failed) {
       this.summary.filesSkipped++;
       this.summary.warnings++;
-      await this.warn(update.file, update.failed.startsWith(update.file) ? update.failed : `${update.file}: ${update.failed}`);
+      this.warnings.warn(update.file, update.failed);
     } else this.summary.files++;
     this.progress?.fileDone(update.bytes);
-  }
-
-  /** A warning on stderr, made safe for the terminal (log content may hold escape sequences); a few per file, the rest counted. */
-  private async warn(file: string, text: string): Promise<void> {
-    this.progress?.clear();
-    const count = (this.warned.get(file) ?? 0) + 1;
-    this.warned.set(file, count);
-    if (count <= WARNINGS_PER_FILE) await write(process.stderr, `warning: ${printable(text)}\n`);
   }
 }
 
@@ -262,9 +250,7 @@ function huntOptions(values: Values, inputs: string[]): Parameters<typeof hunt>[
   if (values.raw && values.mapping) throw new UsageError('--raw and --mapping exclude each other');
   checkEngineFiles(values);
   for (const path of values.rules ?? []) if (!existsSync(path)) throw new UsageError(`--rules ${path}: no such file or folder`);
-  const from = values.from === undefined ? undefined : parseTime(values.from, 'start', '--from');
-  const to = values.to === undefined ? undefined : parseTime(values.to, 'end', '--to');
-  if (from !== undefined && to !== undefined && from > to) throw new UsageError('--from is later than --to');
+  const { from, to } = parseTimeRange(values);
   return {
     inputs,
     rules: {

@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import {
   BufferedWriter,
   isoTime,
-  LEVELS,
   ProcessTreeBuilder,
   TimedLines,
   baseName,
@@ -12,6 +11,7 @@ import {
   csvCell,
   eventFilter,
   eventHeader,
+  ruleIdentity,
   eventSummary,
   jsonText,
   levelRank,
@@ -35,7 +35,7 @@ import { RULE_PACK_DIR } from '@firebreak/rules';
 import type { RuleSet } from '@firebreak/sigma';
 import { eachEvent } from '../events.js';
 import { UsageError, openOutput, withUsage, write } from '../output.js';
-import { parseTime } from '../hunt/time.js';
+import { parseTimeRange } from '../hunt/time.js';
 
 const TIMELINE_USAGE = `Usage: firebreak timeline PATH... [--format text|csv|jsonl] [--process-tree] [--host H]
          [--pid P | --guid G] [--rules PATH]... [--from T] [--to T] [--output FILE]`;
@@ -213,9 +213,7 @@ function timelineOptions(values: Values, paths: string[]): TimelineOptions {
     throw new UsageError(`--pid must be a process id (decimal or 0x hex), got "${values.pid}"`);
   const guid = values.guid === undefined ? undefined : normalizeGuid(values.guid);
   if (values.guid !== undefined && guid === undefined) throw new UsageError(`--guid must be a process GUID, got "${values.guid}"`);
-  const from = values.from === undefined ? undefined : parseTime(values.from, 'start', '--from');
-  const to = values.to === undefined ? undefined : parseTime(values.to, 'end', '--to');
-  if (from !== undefined && to !== undefined && from > to) throw new UsageError('--from is later than --to');
+  const { from, to } = parseTimeRange(values);
   return { paths, format, tree, host: values.host, pid, guid, rules: values.rules ?? [RULE_PACK_DIR], from, to, output: values.output };
 }
 
@@ -242,7 +240,7 @@ function loadTimelineRules(paths: string[]): RuleSet {
 function detectionsOf(ruleSet: RuleSet, event: FirebreakEvent): Mark[] {
   return ruleSet
     .match(event.fields)
-    .map(({ rule }) => ({ rule_id: rule.id ?? rule.name ?? rule.title, rule_title: rule.title, level: LEVELS[levelRank(rule.level)]! }))
+    .map(({ rule }) => ruleIdentity(rule))
     .sort((a, b) => levelRank(b.level) - levelRank(a.level));
 }
 

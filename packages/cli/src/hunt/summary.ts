@@ -1,25 +1,15 @@
 /** The summary a hunt ends with, for a responder to read at a glance. */
 import type { Writable } from 'node:stream';
-import { LEVELS, printable, type HuntSummary } from '@firebreak/core';
+import { LEVELS, LEVEL_STYLE, printable, type DetectionLevel, type HuntSummary } from '@firebreak/core';
 import { write } from '../output.js';
 import { formatDuration } from './progress.js';
 import type { DetectionTally } from './tally.js';
 
 const TOP = 5;
-/** Level names as the table writes them. */
-const SHORT_LEVEL: Record<string, string> = { critical: 'crit', high: 'high', medium: 'med', low: 'low', informational: 'info' };
-
-const LEVEL_COLOR: Record<string, string> = {
-  critical: '\x1b[1;91m',
-  high: '\x1b[31m',
-  medium: '\x1b[33m',
-  low: '\x1b[32m',
-  informational: '\x1b[2m',
-};
 
 export async function printSummary(stream: Writable, s: HuntSummary, tally: DetectionTally, color: boolean): Promise<void> {
   const n = (x: number): string => Math.round(x).toLocaleString('en-US');
-  const paint = (level: string, text: string): string => (color ? `${LEVEL_COLOR[level]}${text}\x1b[0m` : text);
+  const paint = (level: string, text: string): string => (color ? `${LEVEL_STYLE[level as DetectionLevel].ansi}${text}\x1b[0m` : text);
   const levels = [...LEVELS]
     .reverse()
     .map((l) => paint(l, `${l} ${n(s.byLevel[l])}`))
@@ -53,7 +43,7 @@ function detectionLines(tally: DetectionTally, n: (x: number) => string, paint: 
     .topRules(TOP)
     .forEach((rule, i) =>
       lines.push(
-        `  ${i === 0 ? 'Top rules  ' : '           '} ${n(rule.count).padStart(7)}  ${paint(rule.level, (SHORT_LEVEL[rule.level] ?? rule.level).padEnd(4))}  ${printable(rule.title)}`,
+        `  ${i === 0 ? 'Top rules  ' : '           '} ${n(rule.count).padStart(7)}  ${paint(rule.level, LEVEL_STYLE[rule.level as DetectionLevel].short.padEnd(4))}  ${printable(rule.title)}`,
       ),
     );
   const computers = tally.topComputers(TOP).map(([name, count]) => `${printable(name)} ${n(count)}`);

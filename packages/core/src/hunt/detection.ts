@@ -45,9 +45,20 @@ export function levelRank(level: string | undefined): number {
 /** The rule's part of its detections, worked out once per rule (detections share it: treat it as read-only). */
 const ruleParts = new WeakMap<RuleInfo, ReturnType<typeof ruleFields>>();
 
+function rulePart(info: RuleInfo): ReturnType<typeof ruleFields> {
+  let rule = ruleParts.get(info);
+  if (!rule) ruleParts.set(info, (rule = ruleFields(info)));
+  return rule;
+}
+
+/** How a detection names its rule: id (else name, else title), title and level. */
+export function ruleIdentity(info: RuleInfo): Pick<Detection, 'rule_id' | 'rule_title' | 'level'> {
+  const { rule_id, rule_title, level } = rulePart(info);
+  return { rule_id, rule_title, level };
+}
+
 export function ruleDetection(match: RuleMatch, event: FirebreakEvent): Detection {
-  let rule = ruleParts.get(match.rule);
-  if (!rule) ruleParts.set(match.rule, (rule = ruleFields(match.rule)));
+  const rule = rulePart(match.rule);
   // Spelled out (one spread at most): detections are built by the hundred thousand, and spreads of spreads measured 15 % of a hunt.
   const logsource = event.logsource;
   return {

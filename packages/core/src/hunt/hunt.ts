@@ -38,7 +38,7 @@ export type HuntUpdate =
 /**
  * Threads a hunt uses unless told otherwise: one core is left to the main thread, which puts
  * results in order and writes them; on two cores or fewer the main thread hunts alone. Each
- * thread holds its own copy of the rules (about 190 MB with every SigmaHQ rule), so this is a
+ * thread holds its own copy of the rules (130–200 MB with every SigmaHQ rule), so this is a
  * memory choice too.
  */
 export function defaultHuntThreads(): number {

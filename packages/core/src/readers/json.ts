@@ -74,11 +74,6 @@ function jsonFormat(object: JsonObject): 'evtx-json' | 'ecs' | 'json' {
   return isEcsWindows(object) ? 'ecs' : 'json';
 }
 
-/** A JSON object's flat fields: Windows events under the EVTX flat view's names, anything else by path. */
-export function toFields(object: JsonObject): SigmaEvent {
-  return fieldsOf(object, jsonFormat(object));
-}
-
 function fieldsOf(object: JsonObject, format: SourceFormat, onProblem?: (message: string) => void): SigmaEvent {
   if (format === 'evtx-json') return objectEvent(flattenEvtxJson(object, onProblem));
   if (format === 'ecs') return ecsFields(object);
