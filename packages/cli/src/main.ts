@@ -1,6 +1,8 @@
 import { EVTX_DUMP_HELP, evtxDump } from './commands/evtx-dump.js';
 import { HUNT_HELP, huntCommand } from './commands/hunt.js';
 import { METRICS_HELP, metrics } from './commands/metrics.js';
+import { SERVE_HELP, serve } from './commands/serve.js';
+import { DEMO_HELP, demo } from './commands/demo.js';
 import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
 import { TIMELINE_HELP, timeline } from './commands/timeline.js';
 import { UsageError, write } from './output.js';
@@ -18,6 +20,9 @@ Commands:
   evtx dump FILE...        print every record of EVTX files as JSON lines or XML
   rules check PATH...      load Sigma rules and report each file: loaded, unsupported or invalid
   rules test RULE EVENTS   run one rule on an event file and explain what matched
+  serve                    run the server: live ingest, streaming detection, incidents,
+                           REST API
+  demo                     run the server with the recorded 3CX demo scenario loaded
 
 Run "firebreak <command> --help" for the options of a command.`;
 
@@ -30,6 +35,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   'evtx dump': { run: evtxDump, help: EVTX_DUMP_HELP },
   'rules check': { run: rulesCheck, help: RULES_CHECK_HELP },
   'rules test': { run: rulesTest, help: RULES_TEST_HELP },
+  serve: { run: serve, help: SERVE_HELP },
+  demo: { run: demo, help: DEMO_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -67,9 +74,10 @@ main(process.argv.slice(2)).then(
 function isInputError(error: unknown): boolean {
   const { code, name } = error as { code?: unknown; name?: unknown };
   return (
-    (typeof code === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code)) ||
+    (typeof code === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EADDRINUSE', 'EADDRNOTAVAIL'].includes(code)) ||
     name === 'EvtxError' ||
     name === 'EventFileError' ||
-    name === 'InvalidRuleError'
+    name === 'InvalidRuleError' ||
+    name === 'ConfigError'
   );
 }

@@ -10,8 +10,8 @@ import { eventTime } from './event-time.js';
 /** Which layer of the estate an event tells about. */
 export type Layer = 'endpoint' | 'network' | 'server' | 'identity';
 
-/** The format a file was recognised as (by its content, not its name). */
-export type SourceFormat = 'evtx' | 'evtx-json' | 'ecs' | 'windows-xml' | 'auditd' | 'json';
+/** The format a file was recognised as (by its content, not its name), or an ingest endpoint was sent. */
+export type SourceFormat = 'evtx' | 'evtx-json' | 'ecs' | 'windows-xml' | 'auditd' | 'json' | 'flat' | 'syslog';
 
 /** Where an event was read. */
 export interface EventSource {

@@ -17,6 +17,8 @@ export { listInputFiles } from './readers/inputs.js';
 export { hunt, defaultHuntThreads, type HuntOptions, type HuntUpdate } from './hunt/hunt.js';
 export { isLevel, loadHuntRules, ruleSelector, eventFilter, type RuleOptions, type EventFilterOptions } from './hunt/options.js';
 export { summarizeRules, type RuleSummary } from './hunt/rules-summary.js';
+export { RuleMatcher, type HuntItem } from './hunt/rule-matcher.js';
+export { CorrelationStage } from './hunt/correlation-stage.js';
 export { InputReader, type InputHandlers } from './timeline/inputs.js';
 export { timeOrder } from './timeline/order.js';
 export { TimedLines } from './timeline/timed-lines.js';
@@ -69,3 +71,18 @@ export {
 } from './hunt/output/sink.js';
 export { csvCell, printable, displayWidth, BufferedWriter, write, LEVEL_STYLE } from './hunt/output/index.js';
 export { truncate, pad, channelShortName, jsonText } from './hunt/output/text.js';
+export * from './incidents/index.js';
+export { parseIngestBody, isIngestFormat, INGEST_FORMATS, type IngestFormat, type ParsedBatch } from './ingest/body.js';
+export { type IngestContext, type LineRejection, type LineWarning } from './ingest/lines.js';
+export {
+  parseSyslog,
+  syslogEvent,
+  facilityName,
+  severityName,
+  MAX_SYSLOG_LENGTH,
+  type SyslogMessage,
+  type SyslogError,
+  type SyslogContext,
+  type SdElement,
+} from './ingest/syslog.js';
+export { parseBulk, type BulkAction, type BulkOperation, type BulkBatch } from './ingest/bulk.js';

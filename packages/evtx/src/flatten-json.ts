@@ -16,13 +16,13 @@ const SECTION_PREFIXES = new Map([['RenderingInfo', 'RenderingInfo_']]);
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** One event being flattened. */
+/** One event being flattened. Its sets are made on first need: most events have no repeats and no deep nesting. */
 interface Flattening {
   out: FlatEvent;
   /** Lists made here for repeated names: later repeats append in place, so thousands stay linear. */
-  lists: Set<unknown[]>;
+  lists: Set<unknown[]> | undefined;
   /** Sections with content nested deeper than MAX_JSON_DEPTH. */
-  tooDeep: Set<string>;
+  tooDeep: Set<string> | undefined;
 }
 
 /**
@@ -30,22 +30,26 @@ interface Flattening {
  * `onProblem` hears of content left out (nested deeper than MAX_JSON_DEPTH).
  */
 export function flattenEvtxJson(json: JsonObject, onProblem: (message: string) => void = () => {}): FlatEvent {
-  const state: Flattening = { out: Object.create(null) as FlatEvent, lists: new Set(), tooDeep: new Set() };
+  // An ordinary object (fast to build and read); `add` keeps names like __proto__ own properties.
+  const state: Flattening = { out: {} as FlatEvent, lists: undefined, tooDeep: undefined };
   const event = isObject(json.Event) ? json.Event : json;
-  for (const [section, content] of Object.entries(event)) {
+  // for…in over parsed JSON sees own keys only (JSON.parse makes plain objects), without Object.entries' arrays.
+  for (const section in event) {
     if (section === ATTRIBUTES) continue;
+    const content = event[section]!;
     if (section === 'System') flattenSystem(state, content);
     else flattenData(state, section, content, SECTION_PREFIXES.get(section) ?? '', 0);
   }
-  for (const section of state.tooDeep) {
+  for (const section of state.tooDeep ?? []) {
     onProblem(`${excerpt(section)} nests elements more than ${MAX_JSON_DEPTH} deep; the deeper content is left out`);
   }
-  return { ...state.out };
+  return state.out;
 }
 
 function flattenSystem(state: Flattening, system: JsonValue): void {
   if (!isObject(system)) return;
-  for (const [name, value] of Object.entries(system)) {
+  for (const name in system) {
+    const value = system[name]!;
     // An empty System element (`<Correlation/>`) is null in the JSON and absent from the view.
     if (value === null) continue;
     if (!isObject(value)) {
@@ -54,39 +58,52 @@ function flattenSystem(state: Flattening, system: JsonValue): void {
     }
     if (Object.hasOwn(value, TEXT)) add(state, name, value[TEXT] as FlatValue);
     const attributes = value[ATTRIBUTES];
-    if (isObject(attributes)) for (const [attr, v] of Object.entries(attributes)) add(state, `${name}_${attr}`, v as FlatValue);
+    if (isObject(attributes)) for (const attr in attributes) add(state, `${name}_${attr}`, attributes[attr] as FlatValue);
   }
 }
 
 /** EventData, UserData and other sections: leaf elements by name, nested elements walked. */
 function flattenData(state: Flattening, section: string, content: JsonValue, prefix: string, depth: number): void {
   if (!isObject(content)) return;
-  for (const [name, value] of Object.entries(content)) {
+  for (const name in content) {
     if (name === ATTRIBUTES) continue;
-    for (const item of Array.isArray(value) && value.some(isObject) ? value : [value]) {
-      if (!isObject(item)) add(state, prefix + name, item as FlatValue);
-      else if (Object.hasOwn(item, TEXT)) add(state, prefix + name, item[TEXT] as FlatValue);
-      else if (!Object.keys(item).some((k) => k !== ATTRIBUTES)) add(state, prefix + name, null);
-      else if (depth < MAX_JSON_DEPTH) flattenData(state, section, item, prefix, depth + 1);
-      else state.tooDeep.add(section);
-    }
+    const value = content[name]!;
+    if (Array.isArray(value) && value.some(isObject))
+      for (const item of value) flattenItem(state, section, prefix + name, item, prefix, depth);
+    else flattenItem(state, section, prefix + name, value, prefix, depth);
   }
+}
+
+function flattenItem(state: Flattening, section: string, key: string, item: JsonValue, prefix: string, depth: number): void {
+  if (!isObject(item)) add(state, key, item as FlatValue);
+  else if (Object.hasOwn(item, TEXT)) add(state, key, item[TEXT] as FlatValue);
+  else if (!hasElements(item)) add(state, key, null);
+  else if (depth < MAX_JSON_DEPTH) flattenData(state, section, item, prefix, depth + 1);
+  else (state.tooDeep ??= new Set()).add(section);
+}
+
+/** Any key but the attributes. */
+function hasElements(item: JsonObject): boolean {
+  for (const key in item) if (key !== ATTRIBUTES) return true;
+  return false;
 }
 
 function add(state: Flattening, key: string, value: FlatValue): void {
   const out = state.out;
   if (!Object.hasOwn(out, key)) {
-    out[key] = value;
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
     return;
   }
   const existing = out[key];
   let list: unknown[];
-  if (Array.isArray(existing) && state.lists.has(existing)) list = existing;
+  if (Array.isArray(existing) && state.lists?.has(existing)) list = existing;
   else {
     // The first repeat copies: a list that came from the JSON itself is never changed.
     list = Array.isArray(existing) ? [...existing] : [existing];
-    state.lists.add(list);
-    out[key] = list as FlatValue;
+    (state.lists ??= new Set()).add(list);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: list, enumerable: true, writable: true, configurable: true });
+    else out[key] = list as FlatValue;
   }
   if (Array.isArray(value)) for (const item of value) list.push(item);
   else list.push(value);

@@ -52,3 +52,13 @@ test('section names are names: `constructor` and `__proto__` find no prefix on t
   assert.deepEqual(Object.keys(flat), ['EventID', 'Data', 'Image', 'RenderingInfo_Level']);
   assert.deepEqual([flat.Data, flat.Image], ['x', 'evil']);
 });
+
+test('field names are names: `__proto__` becomes a field, repeated or not, and never the prototype', () => {
+  const json = JSON.parse(
+    '{"Event":{"System":{"EventID":1},"EventData":{"__proto__":"a","toString":"b","Data":[{"__proto__":"c"},{"__proto__":"d"}]}}}',
+  ) as JsonObject;
+  const flat = flattenEvtxJson(json);
+  assert.equal(Object.getPrototypeOf(flat), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(flat, '__proto__')?.value, ['a', 'c', 'd']);
+  assert.equal(flat.toString, 'b');
+});

@@ -5,7 +5,7 @@
  */
 import { CorrelationEngine, objectEvent, type CorrelationDocument } from '@firebreak/sigma';
 import { correlationDetection, type Detection } from './detection.js';
-import type { HuntItem } from './file-hunter.js';
+import type { HuntItem } from './rule-matcher.js';
 
 export class CorrelationStage {
   private readonly engine: CorrelationEngine;

@@ -17,7 +17,7 @@ import type { ReadProblem } from '../event-files.js';
 import { errorText, textLines } from './content.js';
 
 /** A line beyond this is no audit record (the kernel's limit is under 9 KiB; ENRICHED adds a little). */
-const MAX_LINE = 1024 * 1024;
+export const MAX_AUDIT_LINE = 1024 * 1024;
 /** An event still open this many lines after its last record is complete (auditd does not log EOE). */
 const EVENT_WINDOW = 256;
 /** Records one event may gather: a runaway serial must not hold the file in memory. */
@@ -87,41 +87,73 @@ export async function* auditdEvents(
   onProblem: (p: ReadProblem) => void,
 ): AsyncGenerator<FirebreakEvent> {
   const report = (line: number, message: string): void => onProblem({ origin: `${path}:${line}`, message });
-  const assembler = new EventAssembler((event) =>
-    report(event.line, `open audit events hold more than ${MAX_OPEN_TEXT} characters; this one is handed out before its end`),
-  );
-  const build = (event: OpenEvent): FirebreakEvent | undefined => {
-    const built = auditEvent(path, event);
-    if (built instanceof FirebreakEvent) return built;
-    report(event.line, `cannot read this event (${errorText(built)}); skipped`);
-    return undefined;
-  };
-  for await (const lines of textLines(text, MAX_LINE, (n) => report(n, `line longer than ${MAX_LINE} characters; skipped`))) {
+  const assembly = new AuditdAssembly(path, report);
+  const tooLong = (line: number): void => report(line, `line longer than ${MAX_AUDIT_LINE} characters; skipped`);
+  for await (const lines of textLines(text, MAX_AUDIT_LINE, tooLong)) {
     // The events these lines complete, handed out after the batch: no generator per line.
-    const complete: OpenEvent[] = [];
-    for (const line of lines) {
-      if (isSeparator(line.text)) continue;
-      const record = recordOf(line.text);
-      if (typeof record === 'string') report(line.number, `not an audit record: ${record}`);
-      else assembler.add(record, line.number, complete);
-    }
-    for (const event of complete) {
-      const built = build(event);
-      if (built) yield built;
-    }
+    const complete: FirebreakEvent[] = [];
+    for (const line of lines) assembly.add(line.text, line.number, complete);
+    yield* complete;
   }
-  for (const event of assembler.flush()) {
-    const built = build(event);
-    if (built) yield built;
+  const rest: FirebreakEvent[] = [];
+  assembly.end(rest);
+  yield* rest;
+}
+
+/** Whether a problem cost data (the line or event is lost) or only delayed it (an event handed out before its end). */
+export type AuditProblemKind = 'rejected' | 'warning';
+
+/**
+ * Audit log lines, one at a time, into events: what both the file reader and the ingest endpoint use.
+ * The events' source is `file`, their origin `file:line` of their first record.
+ */
+export class AuditdAssembly {
+  private readonly assembler: EventAssembler;
+  /** The events the last line completed, reused from line to line. */
+  private readonly complete: OpenEvent[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly report: (line: number, message: string, kind: AuditProblemKind) => void,
+  ) {
+    this.assembler = new EventAssembler((event) =>
+      report(event.line, `open audit events hold more than ${MAX_OPEN_TEXT} characters; this one is handed out before its end`, 'warning'),
+    );
+  }
+
+  /** Reads line `number`; the events it completes go to `out`. */
+  add(text: string, number: number, out: FirebreakEvent[]): void {
+    if (isSeparator(text)) return;
+    const record = recordOf(text);
+    if (typeof record === 'string') {
+      this.report(number, `not an audit record: ${record}`, 'rejected');
+      return;
+    }
+    this.assembler.add(record, number, this.complete);
+    this.build(this.complete, out);
+    this.complete.length = 0;
+  }
+
+  /** Ends the input: every event still open goes to `out`, in the order they started. */
+  end(out: FirebreakEvent[]): void {
+    this.build(this.assembler.flush(), out);
+  }
+
+  private build(events: readonly OpenEvent[], out: FirebreakEvent[]): void {
+    for (const event of events) {
+      const built = auditEvent(this.file, event);
+      if (built instanceof FirebreakEvent) out.push(built);
+      else this.report(event.line, `cannot read this event (${errorText(built)}); skipped`, 'rejected');
+    }
   }
 }
 
 /**
- * The line as a string of its own. A line cut from a piece of the file keeps the whole piece in
- * memory for as long as it lives, and an open event's records are kept for many lines: one event
- * with a record every hundred lines would hold the entire file.
+ * The line as a string of its own. A line cut from a piece of the file (or from a request body)
+ * keeps the whole piece in memory for as long as it lives, and an open event's records are kept
+ * for many lines: one event with a record every hundred lines would hold the entire file.
  */
-function ownCopy(text: string): string {
+export function ownCopy(text: string): string {
   // The joined string is flattened into a fresh copy before it is sliced (V8 keeps a slice's parent alive).
   return (' ' + text).slice(1);
 }

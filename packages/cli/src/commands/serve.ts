@@ -1,0 +1,124 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, parseHostPort, startServer, DEFAULTS, type RunningServer, type ServerOptions } from '@firebreak/server';
+import { UsageError, parsePositiveInt, withUsage } from '../output.js';
+
+const SERVE_USAGE = 'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--store URL] [--config FILE]';
+
+export const SERVE_HELP = `${SERVE_USAGE}
+
+Runs the Firebreak server: live ingest from every layer, Sigma detection on every event
+as it arrives (correlations included), alerts grouped into incidents, and the REST API
+(OpenAPI document at /api/v1/openapi.json).
+
+Options:
+  --data DIR           where the embedded store (SQLite) and uploads live
+                       (default ./firebreak-data)
+  --listen HOST:PORT   HTTP address (default 127.0.0.1:8080)
+  --rules PATH         Sigma rule file or folder; repeat for several (default: the
+                       bundled rule pack)
+  --store URL          postgres://user@host:port/db[?schema=NAME] to store in
+                       PostgreSQL instead (default: SQLite under --data)
+  --config FILE        YAML or JSON settings (the options above as data, listen,
+                       rules, store; and threads, max_queued, body_limit,
+                       upload_limit, rate_limit {per_second, burst}, retention
+                       {max_age_days, max_bytes}, incident_window_minutes, syslog {udp,
+                       tcp: HOST:PORT, tls: {listen, cert, key}}); options given on
+                       the command line win
+  --syslog-udp HOST:PORT   receive syslog (RFC 5424 and 3164) over UDP
+  --syslog-tcp HOST:PORT   receive syslog over TCP (octet counting or newlines)
+  --threads N          ingest threads, which parse events and run the rules
+                       (default: one per core but one)
+  -h, --help           show this help
+
+Security: every route but GET /api/v1/health needs "Authorization: Bearer TOKEN".
+If FIREBREAK_ADMIN_TOKEN is set, a token with that value and the admin role exists.
+Otherwise, on the first start with an empty store, an admin token is made and printed
+once. Tokens are stored as SHA-256 hashes; create more with POST /api/v1/tokens
+(roles: ingest, viewer, analyst, responder, admin).
+
+Ingest: POST /api/v1/ingest?format=evtx-json|ecs|flat|auditd|syslog (NDJSON or raw
+lines), POST /api/v1/uploads?name=FILE (EVTX and other log files), the Elasticsearch
+bulk API (POST /_bulk: point Winlogbeat, Filebeat, Elastic Agent or Logstash at
+http://HOST:PORT with the token as password or API key), and syslog listeners.
+"Accepted" means durably stored; a full queue answers 429 with Retry-After.
+
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  listen: { type: 'string' },
+  rules: { type: 'string', multiple: true },
+  store: { type: 'string' },
+  config: { type: 'string' },
+  'syslog-udp': { type: 'string' },
+  'syslog-tcp': { type: 'string' },
+  threads: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function serve(args: string[]): Promise<number> {
+  const options = await withUsage(SERVE_USAGE, async () => {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+    if (values.help) return undefined;
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    return serverOptions(values);
+  });
+  if (!options) {
+    process.stdout.write(SERVE_HELP + '\n');
+    return 0;
+  }
+  const server = await startServer(options);
+  announce(server, options);
+  await untilStopped(server);
+  return 0;
+}
+
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof OPTIONS)[K]['type'] extends 'boolean'
+      ? boolean
+      : string;
+};
+
+/** Defaults, then the configuration file, then the command line. */
+export function serverOptions(values: Values): ServerOptions {
+  const config = values.config ? loadConfig(values.config) : {};
+  const syslog = { ...config.syslog };
+  if (values['syslog-udp']) syslog.udp = parseHostPort(values['syslog-udp'], '--syslog-udp');
+  if (values['syslog-tcp']) syslog.tcp = parseHostPort(values['syslog-tcp'], '--syslog-tcp');
+  return {
+    ...config,
+    dataDir: resolve(values.data ?? config.dataDir ?? 'firebreak-data'),
+    listen: values.listen ? parseHostPort(values.listen, '--listen') : (config.listen ?? { host: '127.0.0.1', port: 8080 }),
+    rules: values.rules?.map((r) => resolve(r)) ?? config.rules,
+    store: values.store ?? config.store,
+    threads: parsePositiveInt(values.threads, '--threads') ?? config.threads,
+    syslog: Object.keys(syslog).length > 0 ? syslog : undefined,
+    adminToken: process.env.FIREBREAK_ADMIN_TOKEN || undefined,
+  };
+}
+
+export function announce(server: RunningServer, options: ServerOptions): void {
+  const { parts } = server;
+  const lines = [
+    `firebreak: serving on ${server.url} (store: ${parts.store.kind}${parts.store.kind === 'sqlite' ? ` in ${options.dataDir}` : ''})`,
+    `firebreak: ${parts.threads.summary?.loaded ?? 0} rules in use on ${parts.threads.size} ingest thread(s); queue ${options.maxQueued ?? DEFAULTS.maxQueued} events`,
+  ];
+  for (const [name, address] of Object.entries(server.syslog))
+    if (address) lines.push(`firebreak: syslog over ${name} on ${address.address}:${address.port}`);
+  if (server.firstAdminToken)
+    lines.push(`firebreak: first start: admin token (shown only now, stored hashed):`, `  ${server.firstAdminToken}`);
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** Resolves after SIGINT or SIGTERM, once the server has stored and detected what it accepted. */
+export async function untilStopped(server: RunningServer): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stderr.write('firebreak: stopping…\n');
+  await server.close();
+}

@@ -1,0 +1,68 @@
+/** Messages between the server and its ingest threads (parsing and detection). */
+import type { HuntItem, IngestContext, IngestFormat, LineRejection, RuleOptions, RuleSummary } from '@firebreak/core';
+import type { SerializedEventRecord } from '@firebreak/store';
+
+/** A stored event, as a thread needs it for detection: the fields travel as their JSON text. */
+export interface EventForDetection {
+  id: number;
+  time: number;
+  host: string | null;
+  format: string;
+  origin: string | null;
+  fieldsJson: string;
+}
+
+export interface RuleListing {
+  id: string;
+  title: string;
+  level: string;
+  status: string;
+  tags: string[];
+  file: string | null;
+  logsource: Record<string, string>;
+}
+
+/** A rule match on the event at `index` of the batch it came with. */
+export interface EventMatch {
+  index: number;
+  item: HuntItem;
+}
+
+/** One item of an Elasticsearch bulk request: the event it became (`record`, an index into the records) or why not. */
+export interface BulkItem {
+  action: string;
+  index: string;
+  id?: string;
+  record?: number;
+  error?: string;
+}
+
+export type ParseFormat = IngestFormat | 'bulk';
+
+export type ToThread =
+  | { kind: 'parse'; seq: number; format: ParseFormat; body: string; context: IngestContext; index?: string }
+  | { kind: 'detect'; seq: number; events: EventForDetection[] };
+
+export interface Parsed {
+  records: SerializedEventRecord[];
+  rejected: LineRejection[];
+  /** Bulk requests only: every item, in request order. */
+  items?: BulkItem[];
+  matches: EventMatch[];
+  problems: string[];
+}
+
+export interface Detected {
+  matches: EventMatch[];
+  problems: string[];
+}
+
+export type FromThread =
+  | { kind: 'ready'; summary: RuleSummary; rules: RuleListing[] }
+  | { kind: 'failed'; message: string }
+  | ({ kind: 'parsed'; seq: number } & Parsed)
+  | ({ kind: 'detected'; seq: number } & Detected);
+
+export interface ThreadOptions {
+  rules: RuleOptions;
+}

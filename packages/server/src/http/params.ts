@@ -1,0 +1,59 @@
+/** Query and body values, checked: a bad one is a 400 that names it. */
+import { badRequest } from './errors.js';
+
+export function intParam(
+  query: URLSearchParams,
+  name: string,
+  options: { min: number; max: number; fallback?: number },
+): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return options.fallback;
+  return checkedInt(Number(raw), name, options);
+}
+
+export function checkedInt(value: unknown, name: string, { min, max }: { min: number; max: number }): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw badRequest(`"${name}" must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** A time as ISO 8601 or milliseconds since the epoch. */
+export function timeParam(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name);
+  return raw === null || raw === '' ? undefined : parseTime(raw, name);
+}
+
+export function parseTime(raw: unknown, name: string): number {
+  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
+  if (typeof raw === 'string') {
+    const time = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (Number.isFinite(time)) return time;
+  }
+  throw badRequest(`"${name}" must be an ISO 8601 time or milliseconds since the epoch`);
+}
+
+export function oneOf<T extends string>(raw: string | null | undefined, name: string, allowed: readonly T[]): T | undefined {
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw badRequest(`"${name}" must be one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+export function objectBody(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length > maxLength)
+    throw badRequest(`"${name}" must be a string of at most ${maxLength} characters`);
+  return value;
+}
+
+/** `field.Image=x&field.User=y` → { Image: 'x', User: 'y' }. */
+export function fieldFilters(query: URLSearchParams): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [key, value] of query) if (key.startsWith('field.') && key.length > 6) (out ??= {})[key.slice(6)] = value;
+  return out;
+}

@@ -1,0 +1,141 @@
+/** Incidents: list, details with alerts, the status workflow and notes, storyline graph and timeline. */
+import { INCIDENT_STATUSES, type IncidentStatus } from '@firebreak/store';
+import type { ServerParts } from '../context.js';
+import { parseJson } from '../http/body.js';
+import { badRequest } from '../http/errors.js';
+import { checkedInt, intParam, objectBody, oneOf, optionalString } from '../http/params.js';
+import type { Route } from '../http/router.js';
+import { incidentView } from '../incidents.js';
+import { alertSchema, alertView } from './alerts.js';
+
+const MAX_NOTE = 10_000;
+
+const incidentSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    title: { type: 'string' },
+    status: { enum: [...INCIDENT_STATUSES] },
+    severity: { type: 'string' },
+    score: { type: 'integer', maximum: 100 },
+    hosts: { type: 'array', items: { type: 'string' } },
+    first: { type: 'string', format: 'date-time' },
+    last: { type: 'string', format: 'date-time' },
+    alert_count: { type: 'integer' },
+    notes: {
+      type: 'array',
+      items: { type: 'object', properties: { time: { type: 'string' }, author: { type: 'string' }, text: { type: 'string' } } },
+    },
+  },
+};
+
+export function incidentRoutes(parts: ServerParts): Route[] {
+  const idOf = (raw: string | undefined): number => checkedInt(Number(raw), 'id', { min: 1, max: Number.MAX_SAFE_INTEGER });
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/incidents',
+      permission: 'viewer',
+      doc: {
+        summary: 'Incidents, most recently active first',
+        tags: ['incidents'],
+        query: {
+          status: { schema: { enum: [...INCIDENT_STATUSES] }, description: 'only this status' },
+          host: { schema: { type: 'string' }, description: 'only incidents on this host' },
+          limit: { schema: { type: 'integer', maximum: 1000 }, description: 'at most this many (default 100)' },
+        },
+        response: { schema: { type: 'object', properties: { incidents: { type: 'array', items: incidentSchema } } } },
+      },
+      handler: async ({ query }) => {
+        const incidents = await parts.store.listIncidents({
+          status: oneOf(query.get('status'), 'status', INCIDENT_STATUSES),
+          host: query.get('host') ?? undefined,
+          limit: intParam(query, 'limit', { min: 1, max: 1000, fallback: 100 })!,
+        });
+        return { json: { incidents: incidents.map(incidentView) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/incidents/:id',
+      permission: 'viewer',
+      doc: {
+        summary: 'One incident with its alerts',
+        tags: ['incidents'],
+        response: {
+          schema: { ...incidentSchema, properties: { ...incidentSchema.properties, alerts: { type: 'array', items: alertSchema } } },
+        },
+      },
+      handler: async ({ params }) => {
+        const id = idOf(params.id);
+        const incident = await parts.incidents.get(id);
+        return { json: { ...incidentView(incident), alerts: (await parts.incidents.alerts(id)).map(alertView) } };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/api/v1/incidents/:id',
+      permission: 'analyst',
+      doc: {
+        summary: 'Change the status (new, investigating, contained, resolved, false_positive) and/or add a note',
+        tags: ['incidents'],
+        body: {
+          contentType: 'application/json',
+          schema: {
+            type: 'object',
+            properties: { status: { enum: [...INCIDENT_STATUSES] }, note: { type: 'string', maxLength: MAX_NOTE } },
+          },
+        },
+        response: { schema: incidentSchema },
+      },
+      handler: async (ctx) => {
+        const body = objectBody(parseJson(await ctx.body()));
+        const status = body.status === undefined ? undefined : oneOf(String(body.status), 'status', INCIDENT_STATUSES);
+        const note = optionalString(body, 'note', MAX_NOTE);
+        if (!status && !note) throw badRequest('give "status", "note" or both');
+        return {
+          json: incidentView(
+            await parts.incidents.change(idOf(ctx.params.id), ctx.principal!, { status: status as IncidentStatus | undefined, note }),
+          ),
+        };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/incidents/:id/notes',
+      permission: 'analyst',
+      doc: {
+        summary: 'Add an analyst note',
+        tags: ['incidents'],
+        body: {
+          contentType: 'application/json',
+          schema: { type: 'object', properties: { text: { type: 'string', maxLength: MAX_NOTE } }, required: ['text'] },
+        },
+        response: { schema: incidentSchema },
+      },
+      handler: async (ctx) => {
+        const text = optionalString(objectBody(parseJson(await ctx.body())), 'text', MAX_NOTE);
+        if (!text?.trim()) throw badRequest('"text" is required');
+        return { status: 201, json: incidentView(await parts.incidents.change(idOf(ctx.params.id), ctx.principal!, { note: text })) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/incidents/:id/graph',
+      permission: 'viewer',
+      doc: {
+        summary:
+          'Storyline graph: host, user, process, file, module, domain and IP nodes; spawned, loaded, wrote, connected, resolved edges',
+        tags: ['incidents'],
+      },
+      handler: async ({ params }) => ({ json: await parts.incidents.storyline(idOf(params.id)) }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/incidents/:id/timeline',
+      permission: 'viewer',
+      doc: { summary: 'Events around the incident and its alerts, in time order', tags: ['incidents'] },
+      handler: async ({ params }) => ({ json: { entries: await parts.incidents.timeline(idOf(params.id)) } }),
+    },
+  ];
+}
