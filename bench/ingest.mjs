@@ -4,7 +4,7 @@
  * fed over HTTP with the attack samples as evtx_dump JSON lines, replayed for DURATION seconds by
  * CLIENTS concurrent clients in batches of BATCH events.
  *
- *   node bench/ingest.mjs [--seconds 60] [--clients 4] [--batch 1000] [--store postgres://…] [--threads N]
+ *   node bench/ingest.mjs [--seconds 60] [--clients 4] [--batch 1000] [--rate EVENTS/S] [--store postgres://…] [--threads N]
  *                         [--profile DIR]   (CPU profiles of the server's threads into DIR)
  *   (after `npx tsc -b`; or `npm run bench:ingest`)
  *
@@ -31,6 +31,7 @@ const WORK = join(ROOT, 'bench', '.work', 'ingest');
 const BIN = join(ROOT, 'packages', 'cli', 'bin', 'firebreak.js');
 const TOKEN = 'fbk_bench-ingest-token';
 const PROBE = 'firebreak-bench-probe-';
+const PROBE_ID = new RegExp(`${PROBE}(\\d+)`);
 
 const { values: opts } = parseArgs({
   options: {
@@ -40,11 +41,14 @@ const { values: opts } = parseArgs({
     store: { type: 'string' },
     threads: { type: 'string' },
     profile: { type: 'string' },
+    rate: { type: 'string' },
   },
 });
 const SECONDS = Number(opts.seconds);
 const CLIENTS = Number(opts.clients);
 const BATCH = Number(opts.batch);
+/** Offered load in events/s (paced sends); without it every client sends as fast as it is answered. */
+const RATE = opts.rate === undefined ? undefined : Number(opts.rate);
 
 if (!existsSync(SAMPLES)) {
   console.error(`needs ${SAMPLES} (../shared is absent)`);
@@ -140,16 +144,13 @@ const latencies = [];
 http.get(`${url}/api/v1/live`, { headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
   let buffer = '';
   res.on('data', (chunk) => {
-    buffer += chunk;
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const message = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const probe = message.match(new RegExp(`${PROBE}(\\d+)`));
-      if (probe && message.startsWith('id:') && message.includes('event: alert')) {
-        const sent = sentAt.get(Number(probe[1]));
-        if (sent !== undefined) latencies.push(performance.now() - sent);
-      }
+    // Split once per chunk (linear): a slow reader is disconnected by the server, and its probes lost.
+    const messages = (buffer + chunk).split('\n\n');
+    buffer = messages.pop();
+    for (const message of messages) {
+      const probe = message.startsWith('id:') && message.includes('event: alert') ? message.match(PROBE_ID) : null;
+      const sent = probe && sentAt.get(Number(probe[1]));
+      if (sent) latencies.push(performance.now() - sent);
     }
   });
 });
@@ -170,7 +171,13 @@ const cpuAtStart = serverCpu();
 const clientCpuAtStart = process.cpuUsage();
 
 async function client(lane) {
+  const interval = RATE ? (CLIENTS * BATCH * 1000) / RATE : 0;
+  let slot = started + (lane * interval) / CLIENTS;
   for (let i = lane; performance.now() < stopAt; i += CLIENTS) {
+    if (RATE) {
+      await sleep(Math.max(0, slot - performance.now()));
+      slot += interval;
+    }
     const n = ++probes;
     const body = probeLine(n) + '\n' + bodies[i % bodies.length];
     sentAt.set(n, performance.now());
@@ -207,7 +214,9 @@ latencies.sort((a, b) => a - b);
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
 console.log(`machine: ${cpus().length} × ${cpus()[0].model}, Node ${process.version}`);
 console.log(`store: ${stats.store.kind}; rules in use: ${rulesLine}; corpus: ${fmt(corpus.length)} sample records as evtx_dump JSON lines`);
-console.log(`${CLIENTS} clients, batches of ${BATCH} events, ${SECONDS} s\n`);
+console.log(
+  `${CLIENTS} clients, batches of ${BATCH} events, ${SECONDS} s, ${RATE ? `offered ${fmt(RATE)} events/s` : 'as fast as answered'}\n`,
+);
 console.log(
   '| accepted events | accepted events/s | detected events/s | alerts | 429 answers | probe alert p50 ms | p99 ms | probes seen | peak RSS MB | server CPU µs/event | client CPU s |',
 );

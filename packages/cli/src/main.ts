@@ -3,6 +3,7 @@ import { HUNT_HELP, huntCommand } from './commands/hunt.js';
 import { METRICS_HELP, metrics } from './commands/metrics.js';
 import { SERVE_HELP, serve } from './commands/serve.js';
 import { DEMO_HELP, demo } from './commands/demo.js';
+import { AUDIT_VERIFY_HELP, auditVerify } from './commands/audit.js';
 import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
 import { TIMELINE_HELP, timeline } from './commands/timeline.js';
 import { UsageError, write } from './output.js';
@@ -23,6 +24,7 @@ Commands:
   serve                    run the server: live ingest, streaming detection, incidents,
                            REST API
   demo                     run the server with the recorded 3CX demo scenario loaded
+  audit verify             check the server's hash-chained audit log
 
 Run "firebreak <command> --help" for the options of a command.`;
 
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   'rules test': { run: rulesTest, help: RULES_TEST_HELP },
   serve: { run: serve, help: SERVE_HELP },
   demo: { run: demo, help: DEMO_HELP },
+  'audit verify': { run: auditVerify, help: AUDIT_VERIFY_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@
  * Roles are ranked viewer < analyst < responder < admin; `ingest` is a separate, least-privilege
  * role for shippers (Winlogbeat, syslog relays, agents) that may only send events.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ROLES, type Role, type Store, type StoredToken } from '@firebreak/store';
 
 export const TOKEN_ROLES = ROLES;
@@ -70,7 +70,10 @@ export class Authenticator {
   async bootstrapAdmin(envSecret: string | undefined): Promise<string | undefined> {
     if (envSecret) {
       const hash = hashSecret(envSecret);
-      if (!(await this.store.findToken(hash))) await this.store.createToken({ name: 'admin (FIREBREAK_ADMIN_TOKEN)', role: 'admin', hash });
+      const existing = (await this.store.listTokens()).find((token) => token.hash === hash);
+      if (existing?.revoked)
+        throw new Error(`FIREBREAK_ADMIN_TOKEN's token (id ${existing.id}) was revoked; set FIREBREAK_ADMIN_TOKEN to a new value`);
+      if (!existing) await this.store.createToken({ name: 'admin (FIREBREAK_ADMIN_TOKEN)', role: 'admin', hash });
       return undefined;
     }
     if ((await this.store.listTokens()).length > 0) return undefined;
@@ -86,8 +89,9 @@ export class Authenticator {
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.until > now) return cached.principal;
+    // The store finds the token by its hash: the secret itself is never compared, so no timing tells how much of it was right.
     const token = await this.store.findToken(hash);
-    if (!token || !sameHash(token.hash, hash)) return undefined;
+    if (!token) return undefined;
     const principal = principalOf(token);
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(hash, { principal, until: now + CACHE_MS });
@@ -101,10 +105,6 @@ export class Authenticator {
 
 function principalOf(token: StoredToken): Principal {
   return { tokenId: token.id, name: token.name, role: token.role };
-}
-
-function sameHash(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /** Per-token request budgets: a token bucket refilled at `perSecond`, holding at most `burst`. */

@@ -44,9 +44,7 @@ export function loadConfig(path: string): Settings {
   } catch (error) {
     throw new ConfigError(`cannot read the configuration ${path}: ${(error as Error).message}`);
   }
-  const config = table(doc ?? {}, path);
-  for (const key of Object.keys(config))
-    if (!KEYS.includes(key)) throw new ConfigError(`${path}: unknown setting "${key}" (known: ${KEYS.join(', ')})`);
+  const config = table(doc ?? {}, path, KEYS);
   const at = (key: string): string => `${path}: ${key}`;
   const base = dirname(resolve(path));
   const settings: Settings = {};
@@ -61,20 +59,21 @@ export function loadConfig(path: string): Settings {
   if (config.incident_window_minutes !== undefined)
     settings.incidentWindowMs = count(config.incident_window_minutes, at('incident_window_minutes')) * 60_000;
   if (config.rate_limit !== undefined) {
-    const rate = table(config.rate_limit, at('rate_limit'));
+    const rate = table(config.rate_limit, at('rate_limit'), ['per_second', 'burst']);
     settings.rateLimit = {
       perSecond: count(rate.per_second, at('rate_limit.per_second')),
       burst: count(rate.burst, at('rate_limit.burst')),
     };
   }
   if (config.retention !== undefined) {
-    const retention = table(config.retention, at('retention'));
+    const retention = table(config.retention, at('retention'), ['max_age_days', 'max_bytes']);
     settings.retention = {
       maxAgeDays: retention.max_age_days === undefined ? undefined : count(retention.max_age_days, at('retention.max_age_days')),
       maxBytes: retention.max_bytes === undefined ? undefined : count(retention.max_bytes, at('retention.max_bytes')),
     };
   }
-  if (config.syslog !== undefined) settings.syslog = syslogSettings(table(config.syslog, at('syslog')), at('syslog'), base);
+  if (config.syslog !== undefined)
+    settings.syslog = syslogSettings(table(config.syslog, at('syslog'), ['udp', 'tcp', 'tls']), at('syslog'), base);
   return settings;
 }
 
@@ -83,7 +82,7 @@ function syslogSettings(syslog: Record<string, unknown>, where: string, base: st
   if (syslog.udp !== undefined) out.udp = parseHostPort(text(syslog.udp, `${where}.udp`), `${where}.udp`);
   if (syslog.tcp !== undefined) out.tcp = parseHostPort(text(syslog.tcp, `${where}.tcp`), `${where}.tcp`);
   if (syslog.tls !== undefined) {
-    const tls = table(syslog.tls, `${where}.tls`);
+    const tls = table(syslog.tls, `${where}.tls`, ['listen', 'cert', 'key']);
     out.tls = {
       ...parseHostPort(text(tls.listen, `${where}.tls.listen`), `${where}.tls.listen`),
       certFile: resolve(base, text(tls.cert, `${where}.tls.cert`)),
@@ -93,8 +92,11 @@ function syslogSettings(syslog: Record<string, unknown>, where: string, base: st
   return out;
 }
 
-function table(value: unknown, where: string): Record<string, unknown> {
+/** A mapping with only the `known` keys: a misspelt one must not leave its default in place unnoticed. */
+function table(value: unknown, where: string, known: readonly string[]): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${where}: expected a mapping`);
+  for (const key of Object.keys(value))
+    if (!known.includes(key)) throw new ConfigError(`${where}: unknown setting "${key}" (known: ${known.join(', ')})`);
   return value as Record<string, unknown>;
 }
 

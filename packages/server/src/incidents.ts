@@ -17,6 +17,7 @@ const CONTEXT_EVENTS = 5000;
 /** Context before the first and after the last alert. */
 const CONTEXT_MS = 10 * 60 * 1000;
 const ALERTS_SHOWN = 1000;
+const UNPLACED_PAGE = 1000;
 
 export class IncidentService {
   private readonly grouper: IncidentGrouper;
@@ -37,6 +38,24 @@ export class IncidentService {
       (i) => i.status !== 'resolved' && i.status !== 'false_positive',
     );
     return this.grouper.restore(open.map((incident) => ({ id: incident.id, record: recordOf(incident) })));
+  }
+
+  /**
+   * Places alerts that were stored but never placed (the server stopped between the two) in
+   * incidents; resolves with how many.
+   */
+  async assignUnplaced(): Promise<number> {
+    let placed = 0;
+    for (;;) {
+      const alerts = await this.store.listAlerts({ unassigned: true, limit: UNPLACED_PAGE, order: 'asc' });
+      if (alerts.length === 0) return placed;
+      const ids = [...new Set(alerts.flatMap((a) => a.eventIds))];
+      const events = new Map((await this.store.searchEvents({ ids, limit: ids.length })).map((e) => [e.id, e.fields]));
+      const assigned = (await this.assign(alerts, (id) => events.get(id))).filter((a) => a.incidentId !== null);
+      // An alert the grouper could not place would come back on every page.
+      if (assigned.length === 0) return placed;
+      placed += assigned.length;
+    }
   }
 
   /** Places new alerts (with their evidence events' fields) in incidents; resolves with the alerts' incident ids set. */

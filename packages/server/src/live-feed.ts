@@ -3,10 +3,13 @@
  * subscriber that cannot keep up is dropped rather than buffered without end.
  */
 import type { ServerResponse } from 'node:http';
+import { HttpError } from './http/errors.js';
 
 /** Bytes a subscriber may leave unread before it is dropped. */
 const MAX_UNREAD = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
+/** Subscribers at once: each may hold MAX_UNREAD bytes. */
+export const MAX_SUBSCRIBERS = 64;
 
 export type FeedKind = 'alert' | 'incident';
 
@@ -23,7 +26,10 @@ export class LiveFeed {
     return this.subscribers.size;
   }
 
+  /** Throws a 429 when MAX_SUBSCRIBERS are listening. */
   subscribe(res: ServerResponse): void {
+    if (this.subscribers.size >= MAX_SUBSCRIBERS)
+      throw new HttpError(429, `the live feed has ${MAX_SUBSCRIBERS} subscribers already; retry later`, { 'retry-after': '10' });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': firebreak live feed\n\n');
     this.subscribers.add(res);

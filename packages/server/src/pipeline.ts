@@ -56,6 +56,8 @@ export class Pipeline {
   /** Committed batches in storage order, waiting for their alerts to be recorded. */
   private readonly committed: Committed[] = [];
   private recording = false;
+  /** Set when a round's alerts could not be recorded: from then on the mark stays where it was. */
+  private markStopped = false;
   private idle: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
 
@@ -79,9 +81,9 @@ export class Pipeline {
     return this.pending >= this.maxPending;
   }
 
-  /** Throws a 429 when `count` more events do not fit. */
+  /** Throws a 429 when `count` more events do not fit (an empty queue takes any batch: a large one is not refused for ever). */
   admit(count: number): void {
-    if (this.pending + count > this.maxPending) {
+    if (this.pending > 0 && this.pending + count > this.maxPending) {
       this.stats.throttled++;
       throw new HttpError(429, `ingest queue full (${this.pending} events waiting for detection); retry shortly`, { 'retry-after': '1' });
     }
@@ -92,11 +94,10 @@ export class Pipeline {
    * ingest thread, then stored; resolves once stored with the events' ids (in record order).
    */
   async ingestBody(request: ParseRequest): Promise<Parsed & { ids: number[] }> {
-    this.admit(1);
     const parsed = await this.threads.parse(request);
     this.admit(parsed.records.length);
     for (const problem of parsed.problems) this.stats.problem(problem);
-    this.stats.received += parsed.records.length + parsed.rejected.length;
+    this.stats.received += parsed.rejected.length;
     this.stats.rejected += parsed.rejected.length;
     const ids = await this.write(parsed.records, parsed);
     return { ...parsed, ids };
@@ -112,6 +113,7 @@ export class Pipeline {
 
   private async write(records: SerializedEventRecord[], detected?: Detected): Promise<number[]> {
     if (records.length === 0) return [];
+    this.stats.received += records.length;
     this.pending += records.length;
     try {
       const ids = await new Promise<number[]>((resolve, reject) => {
@@ -121,7 +123,7 @@ export class Pipeline {
       this.stats.accepted += ids.length;
       return ids;
     } catch (error) {
-      this.pending -= records.length;
+      this.settled(records.length);
       throw error;
     }
   }
@@ -184,7 +186,7 @@ export class Pipeline {
         try {
           await this.record(round);
         } catch (error) {
-          this.stats.problem(`alerts of events ${round[0]!.ids[0]}…${round.at(-1)!.ids.at(-1)} not recorded: ${(error as Error).message}`);
+          this.detectionFailed(round, error as Error);
         }
         this.settled(round.reduce((sum, c) => sum + c.records.length, 0));
       }
@@ -193,23 +195,38 @@ export class Pipeline {
     }
   }
 
-  /** One round's alerts; the "detected through" mark moves only when every batch in it was detected. */
+  /** One round's alerts; the batches whose detection failed are retried once on a fresh request. */
   private async record(round: Committed[]): Promise<void> {
     const alerts: AlertRecord[] = [];
     const evidence = new Map<number, SerializedEventRecord>();
-    for (const { records, ids, outcome } of round) {
-      if (!outcome || 'error' in outcome) throw outcome?.error ?? new Error('detection did not finish');
-      for (const problem of outcome.detected.problems) this.stats.problem(problem);
-      for (const { index, item } of outcome.detected.matches)
+    for (const batch of round) {
+      const detected = await this.detectedOrRetried(batch);
+      for (const problem of detected.problems) this.stats.problem(problem);
+      for (const { index, item } of detected.matches)
         for (const detection of this.correlate(item)) {
-          alerts.push(alertOf(detection, ids[index]!));
-          evidence.set(ids[index]!, records[index]!);
+          alerts.push(alertOf(detection, batch.ids[index]!));
+          evidence.set(batch.ids[index]!, batch.records[index]!);
         }
     }
     const stored = alerts.length === 0 ? [] : await this.store.insertAlerts(alerts);
     if (stored.length > 0) await this.raise(stored, (id) => fieldsOf(evidence.get(id)));
     for (const { records } of round) this.stats.detected += records.length;
-    await this.store.setMeta(DETECTED_THROUGH, String(round.at(-1)!.ids.at(-1)!));
+    if (!this.markStopped) await this.store.setMeta(DETECTED_THROUGH, String(round.at(-1)!.ids.at(-1)!));
+  }
+
+  private async detectedOrRetried(batch: Committed): Promise<Detected> {
+    if (batch.outcome && 'detected' in batch.outcome) return batch.outcome.detected;
+    return this.threads.detect(batch.records.map((r, i) => detectionInput(r, batch.ids[i]!)));
+  }
+
+  /**
+   * The "detected through" mark stops here for the rest of this run: the next start runs the rules
+   * again from the first event of this round (alerts already recorded are not raised twice).
+   */
+  private detectionFailed(round: Committed[], error: Error): void {
+    this.markStopped = true;
+    const [first, last] = [round[0]!.ids[0], round.at(-1)!.ids.at(-1)];
+    this.stats.problem(`alerts of events ${first}…${last} not recorded (${error.message}); they are detected again at the next start`);
   }
 
   private correlate(item: HuntItem): Detection[] {
@@ -245,6 +262,8 @@ export class Pipeline {
     for (;;) {
       const page = await this.store.searchEvents({ afterId: after, limit: REPLAY_BATCH, order: 'asc' });
       if (page.length === 0) break;
+      // A long backlog is read as detection takes it, not all at once.
+      if (this.full) await this.room();
       this.pending += page.length;
       const records = page.map(({ time, host, format, channel, eventId, origin, fields }) => ({
         time,

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -69,6 +69,8 @@ export const DEFAULTS = {
   incidentWindowMs: 2 * 60 * 60 * 1000,
 };
 const RETENTION_EVERY_MS = 10 * 60 * 1000;
+/** A connection that sends and receives nothing for this long is closed. */
+const IDLE_SOCKET_MS = 5 * 60 * 1000;
 
 export interface RunningServer {
   /** http://host:port */
@@ -85,6 +87,7 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   await mkdir(options.dataDir, { recursive: true });
+  await clearUploads(options.dataDir);
   const store = await openStore({ url: options.store, dataDir: options.dataDir });
   const closers: (() => Promise<void> | void)[] = [() => store.close()];
   const closeAll = async (): Promise<void> => {
@@ -102,10 +105,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     closers.push(() => feed.close());
     const audit = new AuditLog(store);
     const incidents = new IncidentService(store, feed, audit, options.incidentWindowMs ?? DEFAULTS.incidentWindowMs);
-    await incidents.restore();
+    for (const problem of await incidents.restore()) stats.problem(`incident not taken up again: ${problem}`);
     const pipeline = new Pipeline(store, threads, incidents, feed, stats, options.maxQueued ?? DEFAULTS.maxQueued);
     const auth = new Authenticator(store);
     const firstAdminToken = await auth.bootstrapAdmin(options.adminToken);
+    const unplaced = await incidents.assignUnplaced();
+    if (unplaced > 0) log(`${unplaced} alerts stored before the last stop were placed in incidents`);
     const replayed = await pipeline.replay();
     if (replayed > 0) log(`detection caught up on ${replayed} events stored before the last stop`);
 
@@ -128,13 +133,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const limiter = new RateLimiter(rate.perSecond, rate.burst);
     const http = createServer((req, res) => void handle(router, parts, limiter, req, res));
     http.keepAliveTimeout = 65_000;
+    // Uploads of gigabytes take longer than Node's 5-minute request limit; a silent connection is closed instead.
+    http.requestTimeout = 0;
+    http.timeout = IDLE_SOCKET_MS;
     const address = await listen(http, options.listen);
-    closers.push(() => closeHttp(http));
     const syslogAddresses = options.syslog ? await syslog.start(options.syslog) : {};
-    closers.push(() => syslog.close());
+    // Stopping: no new input first, then what was accepted goes through detection, then the rest.
+    const closeInputs = async (): Promise<void> => {
+      await closeHttp(http);
+      await syslog.close();
+    };
     const retention = retentionTimer(store, options.retention, stats, log);
     if (retention) closers.push(() => clearInterval(retention));
     await audit.record('system', 'server.start', null, { store: store.kind, rules: threads.summary?.loaded ?? 0 });
+    let closing: Promise<void> | undefined;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return {
       url: `http://${host}:${address.port}`,
@@ -142,15 +154,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       parts,
       replayed,
       firstAdminToken,
-      close: async () => {
-        await pipeline.drained();
-        await closeAll();
-      },
+      close: () =>
+        (closing ??= (async () => {
+          await closeInputs();
+          await pipeline.drained();
+          await closeAll();
+        })()),
     };
   } catch (error) {
     await closeAll();
     throw error;
   }
+}
+
+/** Leftovers of uploads a previous run was reading when it stopped. */
+async function clearUploads(dataDir: string): Promise<void> {
+  await rm(join(dataDir, 'uploads'), { recursive: true, force: true });
 }
 
 function buildRouter(parts: ServerParts, options: ServerOptions, uuid: string): Router {

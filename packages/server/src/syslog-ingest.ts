@@ -47,7 +47,8 @@ export class SyslogIngest {
         events.push(syslogEvent(parsed, { file: origin, origin }, message.text));
       }
     }
-    this.stats.received += messages.length;
+    // The pipeline counts what it is given; the messages that were no syslog are counted here.
+    this.stats.received += messages.length - events.length;
     this.stats.rejected += messages.length - events.length;
     this.pipeline
       .ingest(events, Date.now(), { taken: true })

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { eventually, ndjson, processEvent, startTestServer, type TestServer } from './support/server.js';
 
@@ -108,6 +108,33 @@ for (const backend of backends) {
       );
       const stored = await t.request('GET', '/api/v1/events?field.Marker=batch-a', { token: t.tokens.viewer });
       assert.equal(stored.json.events.length, 2);
+    });
+
+    test('a line no store can hold is rejected alone, and the server goes on', async () => {
+      const deep = `{"EventID": 1, "Marker": "deep", "x": ${'['.repeat(25_000)}${']'.repeat(25_000)}}`;
+      const body = [
+        JSON.stringify(processEvent(50, 'C:\\ok.exe', { Marker: 'deep' })),
+        deep,
+        JSON.stringify({ EventID: 2 ** 32, Marker: 'deep' }),
+      ].join('\n');
+      const res = await t.request('POST', '/api/v1/ingest?format=flat', { token: t.tokens.ingest, body });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.accepted, 2);
+      assert.deepEqual(
+        res.json.rejected.map((r: { line: number; error: string }) => [r.line, r.error.startsWith('cannot store this event')]),
+        [[2, true]],
+      );
+      const { events } = (await t.request('GET', '/api/v1/events?field.Marker=deep', { token: t.tokens.viewer })).json;
+      assert.deepEqual(
+        events.map((e: { eventId: number | null }) => e.eventId),
+        [null, 1],
+        'an EventID past 32 bits stays in the fields only',
+      );
+      const again = await t.request('POST', '/api/v1/ingest?format=flat', {
+        token: t.tokens.ingest,
+        body: ndjson([processEvent(51, 'C:\\ok.exe')]),
+      });
+      assert.equal(again.json.accepted, 1);
     });
 
     test('an alert is raised with its evidence and placed in an incident', async () => {
@@ -255,6 +282,8 @@ for (const backend of backends) {
   });
 }
 
+const postgresSkipped = await postgresSkip();
+
 describe('limits', () => {
   test('a token over its rate limit gets 429 with Retry-After', async () => {
     const t = await startTestServer({ rateLimit: { perSecond: 1, burst: 3 } });
@@ -270,23 +299,39 @@ describe('limits', () => {
     }
   });
 
-  test('a full ingest queue answers 429 with Retry-After and stores nothing of the refused batch', async () => {
-    const t = await startTestServer({ maxQueued: 5 });
+  test('a full ingest queue answers 429 with Retry-After and stores nothing of the refused batch', { skip: postgresSkipped }, async () => {
+    const store = `${PG_URL}?schema=fb_queue_${randomBytes(4).toString('hex')}`;
+    const t = await startTestServer({ maxQueued: 5, store });
+    // Holding the store's own lock on event appends (the key postgres.ts derives) keeps the first batch in the queue.
+    const holder = new pg.Client(PG_URL);
+    await holder.connect();
+    const key = createHash('sha256')
+      .update(`firebreak:${new URL(store).searchParams.get('schema')}:events`)
+      .digest()
+      .readBigInt64BE(0);
     try {
-      const refused = await t.request('POST', '/api/v1/ingest?format=flat', {
-        token: t.tokens.ingest,
-        body: ndjson(Array.from({ length: 6 }, (_, i) => processEvent(i, 'C:\\a.exe', { Marker: 'overflow' }))),
-      });
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [key.toString()]);
+      const batch = (marker: string): string =>
+        ndjson(Array.from({ length: 3 }, (_, i) => processEvent(i, 'C:\\a.exe', { Marker: marker })));
+      const first = t.request('POST', '/api/v1/ingest?format=flat', { token: t.tokens.ingest, body: batch('first') });
+      await eventually(async () =>
+        (await t.request('GET', '/api/v1/stats', { token: t.tokens.viewer })).json.detection.queued === 3 ? true : undefined,
+      );
+      const refused = await t.request('POST', '/api/v1/ingest?format=flat', { token: t.tokens.ingest, body: batch('refused') });
       assert.equal(refused.status, 429);
       assert.equal(refused.headers.get('retry-after'), '1');
-      const accepted = await t.request('POST', '/api/v1/ingest?format=flat', {
+      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
+      assert.equal((await first).json.accepted, 3);
+      assert.equal((await t.request('GET', '/api/v1/events?field.Marker=refused', { token: t.tokens.viewer })).json.events.length, 0);
+      const large = await t.request('POST', '/api/v1/ingest?format=flat', {
         token: t.tokens.ingest,
-        body: ndjson(Array.from({ length: 5 }, (_, i) => processEvent(i, 'C:\\a.exe', { Marker: 'fits' }))),
+        body: ndjson(Array.from({ length: 8 }, (_, i) => processEvent(i, 'C:\\a.exe'))),
       });
-      assert.equal(accepted.json.accepted, 5);
-      assert.equal((await t.request('GET', '/api/v1/events?field.Marker=overflow', { token: t.tokens.viewer })).json.events.length, 0);
+      assert.equal(large.json.accepted, 8, 'a batch larger than the queue is taken when the queue is empty');
     } finally {
+      await holder.end();
       await t.close();
+      await backends[1]!.cleanup(store);
     }
   });
 });

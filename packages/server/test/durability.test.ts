@@ -90,6 +90,8 @@ test('kill -9 during ingest loses no acknowledged event and no alert', async () 
       for (let before: number | null = null; ;) {
         const page = await get(`/api/v1/alerts?limit=1000${before ? `&before=${before}` : ''}`);
         for (const alert of page.alerts) for (const id of alert.event_ids) alerted.add(id);
+        const unplaced = page.alerts.filter((alert: { incident_id: number | null }) => alert.incident_id === null);
+        assert.equal(unplaced.length, 0, 'every alert is in an incident');
         if (!page.next_before) break;
         before = page.next_before;
       }

@@ -187,6 +187,7 @@ export class PostgresStore implements Store {
     if (query.level !== undefined) where.and(`level = ${where.param(storableText(query.level))}`);
     if (query.kind !== undefined) where.and(`kind = ${where.param(storableText(query.kind))}`);
     if (query.incidentId !== undefined) where.and(`incident_id = ${where.param(query.incidentId)}`);
+    if (query.unassigned) where.and('incident_id IS NULL');
     const sql = `SELECT ${ALERT_COLUMNS} FROM alerts${where.sql} ORDER BY id ${idOrder(query.order)} LIMIT ${where.param(checkedLimit(query.limit))}`;
     return (await this.pool.query<StoredAlert>(sql, where.values)).rows;
   }

@@ -160,6 +160,7 @@ export class SqliteStore implements Store {
     if (query.level !== undefined) where.and(`level = ${where.param(query.level)}`);
     if (query.kind !== undefined) where.and(`kind = ${where.param(query.kind)}`);
     if (query.incidentId !== undefined) where.and(`incident_id = ${where.param(query.incidentId)}`);
+    if (query.unassigned) where.and('incident_id IS NULL');
     const sql = `SELECT * FROM alerts${where.sql} ORDER BY id ${idOrder(query.order)} LIMIT ${where.param(checkedLimit(query.limit))}`;
     return (this.statement(sql).all(...where.values) as AlertRow[]).map(alertOf);
   }

@@ -96,6 +96,8 @@ export interface AlertQuery {
   level?: string;
   kind?: AlertKind;
   incidentId?: number;
+  /** Only alerts in no incident yet. */
+  unassigned?: boolean;
   ids?: number[];
   afterId?: number;
   beforeId?: number;

@@ -1,5 +1,5 @@
 /** Messages between the server and its ingest threads (parsing and detection). */
-import type { HuntItem, IngestContext, IngestFormat, LineRejection, RuleOptions, RuleSummary } from '@firebreak/core';
+import type { HuntItem, IngestContext, IngestFormat, LineRejection, LineWarning, RuleOptions, RuleSummary } from '@firebreak/core';
 import type { SerializedEventRecord } from '@firebreak/store';
 
 /** A stored event, as a thread needs it for detection: the fields travel as their JSON text. */
@@ -46,6 +46,8 @@ export type ToThread =
 export interface Parsed {
   records: SerializedEventRecord[];
   rejected: LineRejection[];
+  /** Lines kept with something left out. */
+  warnings: LineWarning[];
   /** Bulk requests only: every item, in request order. */
   items?: BulkItem[];
   matches: EventMatch[];
@@ -61,7 +63,8 @@ export type FromThread =
   | { kind: 'ready'; summary: RuleSummary; rules: RuleListing[] }
   | { kind: 'failed'; message: string }
   | ({ kind: 'parsed'; seq: number } & Parsed)
-  | ({ kind: 'detected'; seq: number } & Detected);
+  | ({ kind: 'detected'; seq: number } & Detected)
+  | { kind: 'error'; seq: number; message: string };
 
 export interface ThreadOptions {
   rules: RuleOptions;

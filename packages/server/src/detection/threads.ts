@@ -22,12 +22,15 @@ export class IngestThreads {
   rules: RuleListing[] = [];
   summary: RuleSummary | undefined;
 
-  private constructor(private readonly onCrash: (error: Error) => void) {}
+  private constructor(
+    private readonly options: ThreadOptions,
+    private readonly onCrash: (error: Error) => void,
+  ) {}
 
   /** Starts `count` threads and waits until each has loaded the rules (a rule path that cannot load fails here). */
   static async start(count: number, options: ThreadOptions, onCrash: (error: Error) => void): Promise<IngestThreads> {
-    const pool = new IngestThreads(onCrash);
-    await Promise.all(Array.from({ length: count }, (_, i) => pool.startThread(i, options)));
+    const pool = new IngestThreads(options, onCrash);
+    await Promise.all(Array.from({ length: count }, (_, i) => pool.startThread(i)));
     return pool;
   }
 
@@ -35,8 +38,8 @@ export class IngestThreads {
     return this.threads.length;
   }
 
-  private startThread(index: number, options: ThreadOptions): Promise<void> {
-    const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: options });
+  private startThread(index: number): Promise<void> {
+    const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: this.options });
     this.threads[index] = thread;
     this.load[index] = 0;
     return new Promise((resolve, reject) => {
@@ -46,14 +49,12 @@ export class IngestThreads {
           this.summary = message.summary;
           resolve();
         } else if (message.kind === 'failed') reject(new Error(`cannot load the rules: ${message.message}`));
-        else this.answered(message.seq, message);
+        else if (message.kind === 'error') this.settle(message.seq, new Error(message.message));
+        else this.settle(message.seq, message);
       });
-      thread.on('error', (error) => {
-        reject(error);
-        this.crashed(error);
-      });
+      thread.on('error', (error) => reject(error));
       thread.on('exit', (code) => {
-        if (!this.closing) this.crashed(new Error(`ingest thread ${index} exited with code ${code}`));
+        if (!this.closing) this.crashed(index, new Error(`ingest thread ${index} exited with code ${code}`));
       });
     });
   }
@@ -83,19 +84,22 @@ export class IngestThreads {
     });
   }
 
-  private answered(seq: number, result: Parsed | Detected): void {
+  private settle(seq: number, result: Parsed | Detected | Error): void {
     const entry = this.pending.get(seq);
     if (!entry) return;
     this.pending.delete(seq);
     this.load[entry.thread]! -= entry.size;
-    entry.resolve(result);
+    if (result instanceof Error) entry.reject(result);
+    else entry.resolve(result);
   }
 
-  private crashed(error: Error): void {
-    if (this.closing) return;
-    for (const entry of this.pending.values()) entry.reject(error);
-    this.pending.clear();
+  /** A thread that died fails what it held, and is replaced (its requests are not sent again: the callers decide). */
+  private crashed(index: number, error: Error): void {
+    for (const [seq, entry] of this.pending) if (entry.thread === index) this.settle(seq, error);
     this.onCrash(error);
+    this.startThread(index).catch((restartError: Error) =>
+      this.onCrash(new Error(`ingest thread ${index} could not be restarted: ${restartError.message}`)),
+    );
   }
 
   async close(): Promise<void> {

@@ -11,10 +11,12 @@ import {
   parseBulk,
   parseIngestBody,
   summarizeRules,
+  type BulkOperation,
   type HuntItem,
   type SourceFormat,
 } from '@firebreak/core';
 import { objectEvent } from '@firebreak/sigma';
+import type { SerializedEventRecord } from '@firebreak/store';
 import type {
   BulkItem,
   Detected,
@@ -44,13 +46,18 @@ try {
     logsource: { ...info.logsource } as Record<string, string>,
   }));
   port.postMessage({ kind: 'ready', summary: summarizeRules(loaded), rules: listing } satisfies FromThread);
-  port.on('message', (message: ToThread) =>
-    port.postMessage(
-      message.kind === 'parse'
-        ? ({ kind: 'parsed', seq: message.seq, ...parse(matcher, message) } satisfies FromThread)
-        : ({ kind: 'detected', seq: message.seq, ...detect(matcher, message.events) } satisfies FromThread),
-    ),
-  );
+  port.on('message', (message: ToThread) => {
+    try {
+      port.postMessage(
+        message.kind === 'parse'
+          ? ({ kind: 'parsed', seq: message.seq, ...parse(matcher, message) } satisfies FromThread)
+          : ({ kind: 'detected', seq: message.seq, ...detect(matcher, message.events) } satisfies FromThread),
+      );
+    } catch (error) {
+      // What no real log does (a value the structured clone cannot copy…) fails this request, not the thread.
+      port.postMessage({ kind: 'error', seq: message.seq, message: (error as Error).message } satisfies FromThread);
+    }
+  });
 } catch (error) {
   port.postMessage({ kind: 'failed', message: (error as Error).message } satisfies FromThread);
 }
@@ -59,19 +66,38 @@ function parse(matcher: RuleMatcher, message: Extract<ToThread, { kind: 'parse' 
   const { format, body, context } = message;
   let events: FirebreakEvent[];
   let rejected: Parsed['rejected'];
-  let items: BulkItem[] | undefined;
+  let warnings: Parsed['warnings'];
+  let operations: BulkOperation[] | undefined;
   if (format === 'bulk') {
     const bulk = parseBulk(body, context, message.index);
-    events = [];
-    rejected = bulk.rejected;
-    items = bulk.operations.map(({ action, index, id, document, error }) => {
-      if (!document) return { action, index, id, error: error ?? 'not stored' };
-      events.push(document);
-      return { action, index, id, record: events.length - 1 };
-    });
-  } else ({ events, rejected } = parseIngestBody(format, body, context));
-  const { matches, problems } = matchAll(matcher, events);
-  return { records: events.map((event) => eventRecord(event, context.receivedAt)), rejected, items, matches, problems };
+    ({ rejected, warnings, operations } = bulk);
+    events = operations.flatMap((op) => (op.document ? [op.document] : []));
+  } else ({ events, rejected, warnings } = parseIngestBody(format, body, context));
+  const records: SerializedEventRecord[] = [];
+  const kept: FirebreakEvent[] = [];
+  const recordOf = new Map<FirebreakEvent, number>();
+  for (const event of events) {
+    try {
+      records.push(eventRecord(event, context.receivedAt));
+      recordOf.set(event, kept.push(event) - 1);
+    } catch (error) {
+      // Fields JSON cannot hold (nested past the stack): that line is rejected, the others go on.
+      if (format !== 'bulk') rejected.push({ line: lineOf(event), error: `cannot store this event: ${(error as Error).message}` });
+    }
+  }
+  const items = operations?.map(({ action, index, id, document, error }): BulkItem => {
+    const record = document && recordOf.get(document);
+    if (record === undefined) return { action, index, id, error: error ?? 'cannot store this event' };
+    return { action, index, id, record };
+  });
+  rejected.sort((a, b) => a.line - b.line);
+  const { matches, problems } = matchAll(matcher, kept);
+  return { records, rejected, warnings, items, matches, problems };
+}
+
+/** Ingest events are named `ORIGIN:LINE`. */
+function lineOf(event: FirebreakEvent): number {
+  return Number(event.origin.slice(event.origin.lastIndexOf(':') + 1));
 }
 
 function detect(matcher: RuleMatcher, stored: EventForDetection[]): Detected {

@@ -23,14 +23,22 @@ export function timeParam(query: URLSearchParams, name: string): number | undefi
   return raw === null || raw === '' ? undefined : parseTime(raw, name);
 }
 
+/** JavaScript's (and the stores') time range: ±100,000,000 days around 1970. */
+const MAX_TIME = 8.64e15;
+
 export function parseTime(raw: unknown, name: string): number {
-  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
-  if (typeof raw === 'string') {
-    const time = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-    if (Number.isFinite(time)) return time;
-  }
+  const time = typeof raw === 'number' ? raw : typeof raw === 'string' ? (/^\d{1,16}$/.test(raw) ? Number(raw) : Date.parse(raw)) : NaN;
+  if (Number.isFinite(time) && Math.abs(time) <= MAX_TIME) return time;
   throw badRequest(`"${name}" must be an ISO 8601 time or milliseconds since the epoch`);
 }
+
+/** A stored object's id from the path. */
+export function idParam(raw: string | undefined, name = 'id'): number {
+  return checkedInt(Number(raw), name, { min: 1, max: Number.MAX_SAFE_INTEGER });
+}
+
+/** Rows one listing returns at most. */
+export const MAX_PAGE = 1000;
 
 export function oneOf<T extends string>(raw: string | null | undefined, name: string, allowed: readonly T[]): T | undefined {
   if (raw === null || raw === undefined || raw === '') return undefined;

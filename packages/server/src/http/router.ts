@@ -62,8 +62,13 @@ export interface Match {
   params: Record<string, string>;
 }
 
+/** Request bodies of the default limit's size that may be in memory at once. */
+const BODY_BUDGET_BODIES = 8;
+
 export class Router {
   private readonly compiled: CompiledRoute[] = [];
+  /** Bytes of request bodies being read or handled now. */
+  private bodyBytes = 0;
 
   constructor(readonly defaultBodyLimit: number) {}
 
@@ -104,8 +109,24 @@ export class Router {
       params: match.params,
       query: url.searchParams,
       principal,
-      body: () => (body ??= readBody(req, limit)),
+      body: () => (body ??= this.readWithinBudget(req, res, limit)),
     };
+  }
+
+  /**
+   * Bodies held in memory at once are capped (BODY_BUDGET_BODIES × the default limit): a body is
+   * counted from its reading until its response is sent, and past the budget the request gets a 429.
+   */
+  private readWithinBudget(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+    const declared = Number(req.headers['content-length']);
+    const size = Math.min(Number.isFinite(declared) ? declared : limit, limit);
+    if (this.bodyBytes + size > this.defaultBodyLimit * BODY_BUDGET_BODIES)
+      return Promise.reject(
+        new HttpError(429, 'the server is reading as many request bodies as it holds at once; retry shortly', { 'retry-after': '1' }),
+      );
+    this.bodyBytes += size;
+    res.once('close', () => (this.bodyBytes -= size));
+    return readBody(req, limit);
   }
 }
 

@@ -4,7 +4,7 @@ import { hashSecret, isTokenRole, newSecret, TOKEN_ROLES } from '../auth.js';
 import type { ServerParts } from '../context.js';
 import { parseJson } from '../http/body.js';
 import { badRequest, notFound } from '../http/errors.js';
-import { checkedInt, intParam, objectBody, optionalString } from '../http/params.js';
+import { idParam, intParam, MAX_PAGE, objectBody, optionalString } from '../http/params.js';
 import type { Route } from '../http/router.js';
 
 const tokenSchema = {
@@ -75,7 +75,7 @@ export function adminRoutes(parts: ServerParts): Route[] {
       permission: 'admin',
       doc: { summary: 'Revoke a token', tags: ['admin'] },
       handler: async (ctx) => {
-        const id = checkedInt(Number(ctx.params.id), 'id', { min: 1, max: Number.MAX_SAFE_INTEGER });
+        const id = idParam(ctx.params.id);
         if (!(await parts.store.revokeToken(id))) throw notFound(`token ${id}`);
         parts.auth.forget();
         await parts.audit.record(ctx.principal!, 'token.revoke', `token:${id}`);
@@ -91,14 +91,14 @@ export function adminRoutes(parts: ServerParts): Route[] {
         tags: ['admin'],
         query: {
           after: { schema: { type: 'integer' }, description: 'entries after this sequence number' },
-          limit: { schema: { type: 'integer', maximum: 1000 }, description: 'at most this many (default 100)' },
+          limit: { schema: { type: 'integer', maximum: MAX_PAGE }, description: 'at most this many (default 100)' },
         },
       },
       handler: async ({ query }) => ({
         json: {
           entries: await parts.store.listAudit({
             afterSeq: intParam(query, 'after', { min: 0, max: Number.MAX_SAFE_INTEGER }),
-            limit: intParam(query, 'limit', { min: 1, max: 1000, fallback: 100 })!,
+            limit: intParam(query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!,
           }),
         },
       }),

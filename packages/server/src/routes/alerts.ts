@@ -2,11 +2,10 @@
 import type { AlertKind, StoredAlert } from '@firebreak/store';
 import type { ServerParts } from '../context.js';
 import { notFound } from '../http/errors.js';
-import { checkedInt, intParam, oneOf, timeParam } from '../http/params.js';
+import { idParam, intParam, MAX_PAGE, oneOf, timeParam } from '../http/params.js';
 import type { Route } from '../http/router.js';
 
 const KINDS: readonly AlertKind[] = ['sigma', 'correlation', 'ioc', 'behavior'];
-const MAX_LIMIT = 1000;
 
 export const alertSchema = {
   type: 'object',
@@ -65,7 +64,7 @@ export function alertRoutes(parts: ServerParts): Route[] {
           kind: { schema: { enum: KINDS }, description: 'alert kind' },
           incident_id: { schema: { type: 'integer' }, description: 'alerts of one incident' },
           before: { schema: { type: 'integer' }, description: 'alerts with a smaller id (paging)' },
-          limit: { schema: { type: 'integer', maximum: MAX_LIMIT }, description: 'at most this many (default 100)' },
+          limit: { schema: { type: 'integer', maximum: MAX_PAGE }, description: 'at most this many (default 100)' },
         },
         response: {
           schema: {
@@ -75,7 +74,7 @@ export function alertRoutes(parts: ServerParts): Route[] {
         },
       },
       handler: async ({ query }) => {
-        const limit = intParam(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: 100 })!;
+        const limit = intParam(query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!;
         const alerts = await parts.store.listAlerts({
           from: timeParam(query, 'from'),
           to: timeParam(query, 'to'),
@@ -97,7 +96,7 @@ export function alertRoutes(parts: ServerParts): Route[] {
       permission: 'viewer',
       doc: { summary: 'One alert with its evidence events', tags: ['alerts'], response: { schema: alertSchema } },
       handler: async ({ params }) => {
-        const id = checkedInt(Number(params.id), 'id', { min: 1, max: Number.MAX_SAFE_INTEGER });
+        const id = idParam(params.id);
         const [alert] = await parts.store.listAlerts({ ids: [id], limit: 1 });
         if (!alert) throw notFound(`alert ${id}`);
         const evidence = await parts.store.searchEvents({ ids: alert.eventIds, limit: alert.eventIds.length });

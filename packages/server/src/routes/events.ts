@@ -5,10 +5,9 @@ import type { EventQuery, StoredEvent } from '@firebreak/store';
 import type { ServerParts } from '../context.js';
 import { parseJson } from '../http/body.js';
 import { badRequest, notFound } from '../http/errors.js';
-import { checkedInt, fieldFilters, intParam, objectBody, optionalString, parseTime, timeParam } from '../http/params.js';
+import { checkedInt, fieldFilters, idParam, intParam, MAX_PAGE, objectBody, optionalString, parseTime, timeParam } from '../http/params.js';
 import type { Route } from '../http/router.js';
 
-const MAX_LIMIT = 1000;
 /** Stored events a rule query looks at, at most, per request (it pages on with `before`). */
 const RULE_SCAN = 50_000;
 const SCAN_PAGE = 2000;
@@ -37,7 +36,7 @@ const searchQuery = {
   host: { schema: { type: 'string' }, description: 'exact host name' },
   'field.NAME': { schema: { type: 'string' }, description: 'exact value of field NAME (repeat for several fields)' },
   before: { schema: { type: 'integer' }, description: 'only events stored before this id (paging, newest first)' },
-  limit: { schema: { type: 'integer', maximum: MAX_LIMIT }, description: 'at most this many (default 100)' },
+  limit: { schema: { type: 'integer', maximum: MAX_PAGE }, description: 'at most this many (default 100)' },
 };
 
 export function eventRoutes(parts: ServerParts): Route[] {
@@ -54,7 +53,7 @@ export function eventRoutes(parts: ServerParts): Route[] {
           host: query.get('host') ?? undefined,
           fields: fieldFilters(query),
           beforeId: intParam(query, 'before', { min: 1, max: Number.MAX_SAFE_INTEGER }),
-          limit: intParam(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: 100 })!,
+          limit: intParam(query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!,
           order: 'desc',
         };
         const events = await parts.store.searchEvents(q);
@@ -79,7 +78,7 @@ export function eventRoutes(parts: ServerParts): Route[] {
               host: { type: 'string' },
               fields: { type: 'object', additionalProperties: { type: 'string' } },
               before: { type: 'integer' },
-              limit: { type: 'integer', maximum: MAX_LIMIT },
+              limit: { type: 'integer', maximum: MAX_PAGE },
             },
           },
         },
@@ -93,7 +92,7 @@ export function eventRoutes(parts: ServerParts): Route[] {
       permission: 'viewer',
       doc: { summary: 'One event', tags: ['events'], response: { schema: eventSchema } },
       handler: async ({ params }) => {
-        const id = checkedInt(Number(params.id), 'id', { min: 1, max: Number.MAX_SAFE_INTEGER });
+        const id = idParam(params.id);
         const [event] = await parts.store.searchEvents({ ids: [id], limit: 1 });
         if (!event) throw notFound(`event ${id}`);
         return { json: event };
@@ -103,7 +102,7 @@ export function eventRoutes(parts: ServerParts): Route[] {
 }
 
 async function ruleSearch(parts: ServerParts, body: Record<string, unknown>): Promise<unknown> {
-  const limit = body.limit === undefined ? 100 : checkedInt(body.limit, 'limit', { min: 1, max: MAX_LIMIT });
+  const limit = body.limit === undefined ? 100 : checkedInt(body.limit, 'limit', { min: 1, max: MAX_PAGE });
   const base: EventQuery = {
     from: body.from === undefined ? undefined : parseTime(body.from, 'from'),
     to: body.to === undefined ? undefined : parseTime(body.to, 'to'),

@@ -3,7 +3,7 @@ import { INCIDENT_STATUSES, type IncidentStatus } from '@firebreak/store';
 import type { ServerParts } from '../context.js';
 import { parseJson } from '../http/body.js';
 import { badRequest } from '../http/errors.js';
-import { checkedInt, intParam, objectBody, oneOf, optionalString } from '../http/params.js';
+import { idParam, intParam, MAX_PAGE, objectBody, oneOf, optionalString } from '../http/params.js';
 import type { Route } from '../http/router.js';
 import { incidentView } from '../incidents.js';
 import { alertSchema, alertView } from './alerts.js';
@@ -30,7 +30,6 @@ const incidentSchema = {
 };
 
 export function incidentRoutes(parts: ServerParts): Route[] {
-  const idOf = (raw: string | undefined): number => checkedInt(Number(raw), 'id', { min: 1, max: Number.MAX_SAFE_INTEGER });
   return [
     {
       method: 'GET',
@@ -42,7 +41,7 @@ export function incidentRoutes(parts: ServerParts): Route[] {
         query: {
           status: { schema: { enum: [...INCIDENT_STATUSES] }, description: 'only this status' },
           host: { schema: { type: 'string' }, description: 'only incidents on this host' },
-          limit: { schema: { type: 'integer', maximum: 1000 }, description: 'at most this many (default 100)' },
+          limit: { schema: { type: 'integer', maximum: MAX_PAGE }, description: 'at most this many (default 100)' },
         },
         response: { schema: { type: 'object', properties: { incidents: { type: 'array', items: incidentSchema } } } },
       },
@@ -50,7 +49,7 @@ export function incidentRoutes(parts: ServerParts): Route[] {
         const incidents = await parts.store.listIncidents({
           status: oneOf(query.get('status'), 'status', INCIDENT_STATUSES),
           host: query.get('host') ?? undefined,
-          limit: intParam(query, 'limit', { min: 1, max: 1000, fallback: 100 })!,
+          limit: intParam(query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!,
         });
         return { json: { incidents: incidents.map(incidentView) } };
       },
@@ -67,7 +66,7 @@ export function incidentRoutes(parts: ServerParts): Route[] {
         },
       },
       handler: async ({ params }) => {
-        const id = idOf(params.id);
+        const id = idParam(params.id);
         const incident = await parts.incidents.get(id);
         return { json: { ...incidentView(incident), alerts: (await parts.incidents.alerts(id)).map(alertView) } };
       },
@@ -95,7 +94,7 @@ export function incidentRoutes(parts: ServerParts): Route[] {
         if (!status && !note) throw badRequest('give "status", "note" or both');
         return {
           json: incidentView(
-            await parts.incidents.change(idOf(ctx.params.id), ctx.principal!, { status: status as IncidentStatus | undefined, note }),
+            await parts.incidents.change(idParam(ctx.params.id), ctx.principal!, { status: status as IncidentStatus | undefined, note }),
           ),
         };
       },
@@ -116,7 +115,7 @@ export function incidentRoutes(parts: ServerParts): Route[] {
       handler: async (ctx) => {
         const text = optionalString(objectBody(parseJson(await ctx.body())), 'text', MAX_NOTE);
         if (!text?.trim()) throw badRequest('"text" is required');
-        return { status: 201, json: incidentView(await parts.incidents.change(idOf(ctx.params.id), ctx.principal!, { note: text })) };
+        return { status: 201, json: incidentView(await parts.incidents.change(idParam(ctx.params.id), ctx.principal!, { note: text })) };
       },
     },
     {
@@ -128,14 +127,14 @@ export function incidentRoutes(parts: ServerParts): Route[] {
           'Storyline graph: host, user, process, file, module, domain and IP nodes; spawned, loaded, wrote, connected, resolved edges',
         tags: ['incidents'],
       },
-      handler: async ({ params }) => ({ json: await parts.incidents.storyline(idOf(params.id)) }),
+      handler: async ({ params }) => ({ json: await parts.incidents.storyline(idParam(params.id)) }),
     },
     {
       method: 'GET',
       path: '/api/v1/incidents/:id/timeline',
       permission: 'viewer',
       doc: { summary: 'Events around the incident and its alerts, in time order', tags: ['incidents'] },
-      handler: async ({ params }) => ({ json: { entries: await parts.incidents.timeline(idOf(params.id)) } }),
+      handler: async ({ params }) => ({ json: { entries: await parts.incidents.timeline(idParam(params.id)) } }),
     },
   ];
 }

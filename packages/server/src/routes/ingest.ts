@@ -11,6 +11,8 @@ import type { Route, RouteContext } from '../http/router.js';
 
 /** Events handed to the pipeline at once while an upload is read. */
 const UPLOAD_BATCH = 5000;
+/** Uploads read at once (each spools up to the upload limit to disk); more wait with a 429. */
+const CONCURRENT_UPLOADS = 4;
 /** Problems listed in an upload's answer; the rest are counted. */
 const LISTED_PROBLEMS = 100;
 
@@ -20,6 +22,7 @@ const rejectedSchema = {
 };
 
 export function ingestRoutes(parts: ServerParts, uploadLimit: number): Route[] {
+  const uploading = { count: 0 };
   return [
     {
       method: 'POST',
@@ -62,7 +65,7 @@ export function ingestRoutes(parts: ServerParts, uploadLimit: number): Route[] {
           },
         },
       },
-      handler: (ctx) => upload(parts, ctx, uploadLimit),
+      handler: (ctx) => upload(parts, ctx, uploadLimit, uploading),
     },
   ];
 }
@@ -75,13 +78,16 @@ async function ingestBatch(parts: ServerParts, ctx: RouteContext): Promise<{ jso
   parts.pipeline.admit(1);
   const body = (await ctx.body()).toString('utf8');
   const context = { origin: `http:${ctx.principal!.name}`, receivedAt: Date.now() };
-  const { ids, rejected } = await parts.pipeline.ingestBody({ format: format as IngestFormat, body, context });
-  return { json: { accepted: ids.length, rejected } };
+  const { ids, rejected, warnings } = await parts.pipeline.ingestBody({ format: format as IngestFormat, body, context });
+  return { json: { accepted: ids.length, rejected, warnings } };
 }
 
-async function upload(parts: ServerParts, ctx: RouteContext, limit: number): Promise<{ json: unknown }> {
+async function upload(parts: ServerParts, ctx: RouteContext, limit: number, uploading: { count: number }): Promise<{ json: unknown }> {
   const name = uploadName(ctx.query.get('name'));
   parts.pipeline.admit(1);
+  if (uploading.count >= CONCURRENT_UPLOADS)
+    throw new HttpError(429, `${CONCURRENT_UPLOADS} uploads are being read; retry shortly`, { 'retry-after': '5' });
+  uploading.count++;
   await mkdir(parts.uploadDir, { recursive: true });
   const spool = join(parts.uploadDir, `${randomUUID()}-${name}`);
   try {
@@ -96,6 +102,7 @@ async function upload(parts: ServerParts, ctx: RouteContext, limit: number): Pro
     await parts.audit.record(ctx.principal!, 'upload', name, { accepted, problems: problemCount });
     return { json: { file: name, accepted, problems, problem_count: problemCount } };
   } finally {
+    uploading.count--;
     await rm(spool, { force: true });
   }
 }
@@ -105,7 +112,6 @@ async function ingestFile(parts: ServerParts, path: string, name: string, onProb
   let batch: FirebreakEvent[] = [];
   const flush = async (): Promise<void> => {
     const receivedAt = Date.now();
-    parts.stats.received += batch.length;
     // Provenance names the upload, not the spool file.
     const originOf = (event: FirebreakEvent): string => `upload:${name}${event.origin.slice(path.length)}`;
     accepted += await waitForRoom(() => parts.pipeline.ingest(batch, receivedAt, { originOf }));
