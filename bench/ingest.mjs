@@ -4,7 +4,8 @@
  * fed over HTTP with the attack samples as evtx_dump JSON lines, replayed for DURATION seconds by
  * CLIENTS concurrent clients in batches of BATCH events.
  *
- *   node bench/ingest.mjs [--seconds 60] [--clients 4] [--batch 1000] [--rate EVENTS/S] [--store postgres://…] [--threads N]
+ *   node bench/ingest.mjs [--seconds 60] [--clients 4] [--batch 1000] [--rate EVENTS/S] [--threads N]
+ *                         [--store postgres://…?schema=NAME]   (the schema is dropped at the end)
  *                         [--profile DIR]   (CPU profiles of the server's threads into DIR)
  *   (after `npx tsc -b`; or `npm run bench:ingest`)
  *
@@ -224,4 +225,16 @@ console.log('| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |
 console.log(
   `| ${fmt(accepted)} | ${fmt(accepted / sendSeconds)} | ${fmt(stats.detection.detected / detectedSeconds)} | ${fmt(stats.detection.alerts)} | ${fmt(throttled)} | ${fmt(pct(50))} | ${fmt(pct(99))} | ${fmt(latencies.length)}/${fmt(probes - throttled)} | ${fmt(rss)} | ${fmt((cpuUsed * 1e6) / stats.detection.detected)} | ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} |`,
 );
+await dropBenchSchema();
 process.exit(0);
+
+/** A PostgreSQL store given with `?schema=…` is the bench's own: its tables go when it ends. */
+async function dropBenchSchema() {
+  const schema = opts.store && new URL(opts.store).searchParams.get('schema');
+  if (!schema) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(opts.store.split('?')[0]);
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema.replaceAll('"', '""')}" CASCADE`);
+  await client.end();
+}
