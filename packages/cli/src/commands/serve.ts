@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, parseHostPort, startServer, DEFAULTS, type RunningServer, type ServerOptions } from '@firebreak/server';
+import { loadConfig, parseHostPort, startServer, DEFAULTS, type HostPort, type RunningServer, type ServerOptions } from '@firebreak/server';
 import { UsageError, parsePositiveInt, withUsage } from '../output.js';
 
 const SERVE_USAGE = 'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--store URL] [--config FILE]';
@@ -86,18 +86,27 @@ type Values = {
 export function serverOptions(values: Values): ServerOptions {
   const config = values.config ? loadConfig(values.config) : {};
   const syslog = { ...config.syslog };
-  if (values['syslog-udp']) syslog.udp = parseHostPort(values['syslog-udp'], '--syslog-udp');
-  if (values['syslog-tcp']) syslog.tcp = parseHostPort(values['syslog-tcp'], '--syslog-tcp');
+  if (values['syslog-udp']) syslog.udp = hostPortFlag(values['syslog-udp'], '--syslog-udp');
+  if (values['syslog-tcp']) syslog.tcp = hostPortFlag(values['syslog-tcp'], '--syslog-tcp');
   return {
     ...config,
     dataDir: resolve(values.data ?? config.dataDir ?? 'firebreak-data'),
-    listen: values.listen ? parseHostPort(values.listen, '--listen') : (config.listen ?? { host: '127.0.0.1', port: 8080 }),
+    listen: values.listen ? hostPortFlag(values.listen, '--listen') : (config.listen ?? { host: '127.0.0.1', port: 8080 }),
     rules: values.rules?.map((r) => resolve(r)) ?? config.rules,
     store: values.store ?? config.store,
     threads: parsePositiveInt(values.threads, '--threads') ?? config.threads,
     syslog: Object.keys(syslog).length > 0 ? syslog : undefined,
     adminToken: process.env.FIREBREAK_ADMIN_TOKEN || undefined,
   };
+}
+
+/** A command-line address: a bad one is a usage error (a bad one in the configuration file is the file's error). */
+function hostPortFlag(value: string, flag: string): HostPort {
+  try {
+    return parseHostPort(value, flag);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 export function announce(server: RunningServer, options: ServerOptions): void {
