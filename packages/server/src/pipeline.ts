@@ -107,8 +107,17 @@ export class Pipeline {
   async ingest(events: readonly FirebreakEvent[], receivedAt: number, options: IngestOptions = {}): Promise<number[]> {
     if (events.length === 0) return [];
     if (!options.taken) this.admit(events.length);
-    const { originOf } = options;
-    return this.write(events.map((event) => eventRecord(event, receivedAt, originOf?.(event))));
+    const records: SerializedEventRecord[] = [];
+    for (const event of events) {
+      try {
+        records.push(eventRecord(event, receivedAt, options.originOf?.(event)));
+      } catch (error) {
+        // Fields JSON cannot hold (nested past the stack): that event is lost, not its batch.
+        this.stats.rejected++;
+        this.stats.problem(`${event.origin}: cannot store this event: ${(error as Error).message}`);
+      }
+    }
+    return this.write(records);
   }
 
   private async write(records: SerializedEventRecord[], detected?: Detected): Promise<number[]> {
