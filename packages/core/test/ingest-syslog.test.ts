@@ -264,5 +264,9 @@ test(
       titles('<85>May  1 10:00:00 web-01 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id'),
       [],
     );
+    // A service's keywords fire on that service's messages only: crontab's REPLACE, not apt's.
+    assert.deepEqual(titles('<78>May  1 10:00:00 web-01 crontab[812]: (root) REPLACE (root)'), ['Modifying Crontab']);
+    assert.deepEqual(titles('<14>May  1 10:00:00 web-01 apt[900]: REPLACE tzdata 2024a'), []);
+    assert.deepEqual(titles('May  1 10:00:00 web-01 sshd[77]: error: Corrupted MAC on input.'), ['Suspicious OpenSSH Daemon Error']);
   },
 );

@@ -156,9 +156,23 @@ test('Linux: agent categories by _kind, auditd, syslog services', () => {
     'network_connection',
   ]);
   assert.deepEqual(plain(variant({ product: 'linux', service: 'auditd' }, 'auditd').conditions), { _source: ['auditd'] });
-  for (const service of ['syslog', 'auth', 'sshd', 'sudo', 'cron', 'clamav', 'vsftpd', 'guacamole']) {
+  for (const service of ['syslog', 'guacamole']) {
     assert.deepEqual(plain(variant({ product: 'linux', service }, 'syslog').conditions), { _source: ['syslog'] }, service);
   }
+  // The other services are told by the program that logged, or the facility.
+  assert.deepEqual(plain(variant({ product: 'linux', service: 'sshd' }, 'syslog').conditions), {
+    _source: ['syslog'],
+    app_name: ['sshd', 'sshd-session'],
+  });
+  assert.deepEqual(plain(variant({ product: 'linux', service: 'sudo' }, 'syslog').conditions), { _source: ['syslog'], app_name: ['sudo'] });
+  assert.deepEqual(plain(variant({ product: 'linux', service: 'auth' }, 'syslog-auth-facility').conditions), {
+    _source: ['syslog'],
+    facility: ['auth', 'authpriv'],
+  });
+  assert.deepEqual(plain(variant({ product: 'linux', service: 'cron' }, 'syslog-cron-facility').conditions), {
+    _source: ['syslog'],
+    facility: ['cron'],
+  });
 });
 
 test('network categories: own sources plus Zeek logs with renames', () => {
