@@ -98,7 +98,17 @@ async function upload(parts: ServerParts, ctx: RouteContext, limit: number, uplo
       problemCount++;
       if (problems.length < LISTED_PROBLEMS) problems.push({ ...p, origin: p.origin.replace(spool, name) });
     };
-    const accepted = await ingestFile(parts, spool, name, onProblem);
+    let accepted = 0;
+    try {
+      await ingestFile(parts, spool, name, onProblem, (stored) => (accepted += stored));
+    } catch (error) {
+      const message = (error as Error).message.replaceAll(spool, name);
+      // What was stored before the failure is in the store: the audit log says so too.
+      await parts.audit.record(ctx.principal!, 'upload', name, { accepted, problems: problemCount, failed: message });
+      // A file that is no event log we read (told by its content) is the client's to fix.
+      if ((error as Error).name === 'EventFileError') throw new HttpError(415, message);
+      throw error;
+    }
     await parts.audit.record(ctx.principal!, 'upload', name, { accepted, problems: problemCount });
     return { json: { file: name, accepted, problems, problem_count: problemCount } };
   } finally {
@@ -107,14 +117,20 @@ async function upload(parts: ServerParts, ctx: RouteContext, limit: number, uplo
   }
 }
 
-async function ingestFile(parts: ServerParts, path: string, name: string, onProblem: (p: ReadProblem) => void): Promise<number> {
-  let accepted = 0;
+/** Reads the spooled file into the pipeline in batches; `onStored` hears of each batch once it is stored. */
+async function ingestFile(
+  parts: ServerParts,
+  path: string,
+  name: string,
+  onProblem: (p: ReadProblem) => void,
+  onStored: (count: number) => void,
+): Promise<void> {
   let batch: FirebreakEvent[] = [];
   const flush = async (): Promise<void> => {
     const receivedAt = Date.now();
     // Provenance names the upload, not the spool file.
     const originOf = (event: FirebreakEvent): string => `upload:${name}${event.origin.slice(path.length)}`;
-    accepted += await waitForRoom(() => parts.pipeline.ingest(batch, receivedAt, { originOf }));
+    onStored(await waitForRoom(() => parts.pipeline.ingest(batch, receivedAt, { originOf })));
     batch = [];
   };
   for await (const event of readEventFile(path, onProblem)) {
@@ -122,7 +138,6 @@ async function ingestFile(parts: ServerParts, path: string, name: string, onProb
     if (batch.length >= UPLOAD_BATCH) await flush();
   }
   await flush();
-  return accepted;
 }
 
 /** An upload is one request: rather than fail half-way, it waits while detection catches up. */
