@@ -137,7 +137,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http.requestTimeout = 0;
     http.timeout = IDLE_SOCKET_MS;
     const address = await listen(http, options.listen);
-    const syslogAddresses = options.syslog ? await syslog.start(options.syslog) : {};
+    let syslogAddresses: RunningServer['syslog'];
+    try {
+      syslogAddresses = options.syslog ? await syslog.start(options.syslog) : {};
+    } catch (error) {
+      // A syslog port that cannot be had stops the start: nothing may stay open behind the error.
+      await syslog.close().catch(() => undefined);
+      await closeHttp(http);
+      throw error;
+    }
     // Stopping: no new input first, then what was accepted goes through detection, then the rest.
     const closeInputs = async (): Promise<void> => {
       await closeHttp(http);
