@@ -25,7 +25,10 @@ test('demo: alerts and an incident within seconds, the first-start token works, 
       });
       void exited.then(() => reject(new Error(`demo exited early:\n${output}`)));
     });
-    assert.match(output, /demo loaded: 416 events in \d+ ms → 22 alerts, 1 incidents/);
+    assert.match(
+      output,
+      /demo loaded: 416 events in \d+ ms → 22 alerts, 1 incident\n {2}incident 1 · critical · score \d+ · WS-ACCT-07, WS-SALES-02: /,
+    );
     const token = /first start: admin token[^\n]*\n\s+(fbk_\S+)/.exec(output)?.[1];
     const url = /serving on (http:\/\/\S+)/.exec(output)?.[1];
     assert.ok(token && url, output);

@@ -43,12 +43,14 @@ export async function demo(args: string[]): Promise<number> {
   const started = Date.now();
   const result = await loadDemo(server.parts);
   const stats = await server.parts.store.stats();
+  const incidents = await server.parts.store.listIncidents({ limit: 3 });
   const token = server.firstAdminToken ?? (options.adminToken ? '$FIREBREAK_ADMIN_TOKEN' : 'YOUR_TOKEN');
   process.stderr.write(
     [
       result.loaded
-        ? `firebreak: demo loaded: ${result.events} events in ${Date.now() - started} ms → ${stats.alerts} alerts, ${stats.incidents} incidents`
-        : `firebreak: the demo is already in this store: ${stats.events} events, ${stats.alerts} alerts, ${stats.incidents} incidents`,
+        ? `firebreak: demo loaded: ${result.events} events in ${Date.now() - started} ms → ${plural(stats.alerts, 'alert')}, ${plural(stats.incidents, 'incident')}`
+        : `firebreak: the demo is already in this store: ${plural(stats.events, 'event')}, ${plural(stats.alerts, 'alert')}, ${plural(stats.incidents, 'incident')}`,
+      ...incidents.map((i) => `  incident ${i.id} · ${i.severity} · score ${i.score} · ${i.hosts.join(', ')}: ${i.title}`),
       'Look at it:',
       `  curl -H "Authorization: Bearer ${token}" ${server.url}/api/v1/incidents`,
       `  curl -H "Authorization: Bearer ${token}" ${server.url}/api/v1/alerts`,
@@ -59,4 +61,8 @@ export async function demo(args: string[]): Promise<number> {
   );
   await untilStopped(server);
   return 0;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
