@@ -137,15 +137,16 @@ export class SqliteStore implements Store {
     const insertNew = this.db.transaction((created: number) => {
       const insert = this.statement(
         `INSERT INTO alerts (dedup_key, kind, rule_id, rule_title, level, timestamp, computer, event_ids, matched, tags, details, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING RETURNING *`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
       );
       const stored: StoredAlert[] = [];
       alerts.forEach((a, i) => {
         const row = insert.get(
           ...[a.dedupKey, a.kind, a.ruleId, a.ruleTitle, a.level, timestamps[i], a.computer ?? null],
           ...[JSON.stringify(a.eventIds), JSON.stringify(a.matched), JSON.stringify(a.tags), JSON.stringify(a.details), created],
-        ) as AlertRow | undefined;
-        if (row) stored.push(alertOf(row));
+        ) as { id: number } | undefined;
+        // What was written, as written: reading the row back would only parse its JSON again.
+        if (row) stored.push({ ...a, computer: a.computer ?? null, timestamp: timestamps[i]!, id: row.id, incidentId: null, created });
       });
       return stored;
     });
