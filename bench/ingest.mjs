@@ -9,7 +9,8 @@
  *                         [--profile DIR]   (CPU profiles of the server's threads into DIR)
  *   (after `npx tsc -b`; or `npm run bench:ingest`)
  *
- * Prints: events/s accepted and detected (sustained: from the first to the last acknowledged
+ * Prints first where an ingest thread's time goes (parsing, serialising, the rules, per event, on
+ * this thread), then: events/s accepted and detected (sustained: from the first to the last acknowledged
  * batch, and until detection has caught up), 429s, the time from sending a batch to its probe
  * alert on the live feed (p50/p99; each batch carries one event a bench rule fires on), and the
  * server's peak RSS (VmHWM of the process, ingest threads included), the server's CPU time per
@@ -23,6 +24,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { RuleMatcher, loadHuntRules, parseIngestBody } from '@firebreak/core';
+import { flattenEvtxJson } from '@firebreak/evtx';
+import { openStore } from '@firebreak/store';
+// The record the server's ingest threads make of an event (an internal module: the bench measures it as is).
+import { eventRecord } from '../packages/server/dist/src/detection/records.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.FIREBREAK_SHARED_DATA ?? resolve(ROOT, '..', 'shared', 'data');
@@ -89,6 +95,48 @@ function probeLine(n) {
       EventData: { Image: 'C:\\bench\\probe.exe', CommandLine: `${PROBE}${n}`, UtcTime: time.replace('T', ' ').replace('Z', '') },
     },
   });
+}
+
+await printStages(corpus);
+
+/**
+ * Where an ingest thread's time goes, on this thread, per event of the corpus: what the server
+ * does to every event before it is stored, stage by stage (best of five passes each).
+ */
+async function printStages(lines) {
+  const body = lines.join('\n');
+  const objects = lines.map((line) => JSON.parse(line));
+  const context = { origin: 'bench', receivedAt: Date.now() };
+  const { events } = parseIngestBody('evtx-json', body, context);
+  const matcher = new RuleMatcher(loadHuntRules({ rules: [...RULES, join(ROOT, 'packages', 'rules', 'sigma')] }).ruleSet);
+  const out = [];
+  const records = events.map((event) => eventRecord(event, context.receivedAt));
+  const store = await openStore({ dataDir: join(WORK, 'stages') });
+  const stages = [
+    ['JSON.parse of a line', () => lines.forEach((line) => JSON.parse(line))],
+    ['flattening evtx_dump JSON to fields', () => objects.forEach((object) => flattenEvtxJson(object))],
+    ['parsing a line into an event (all of the above, and the event)', () => parseIngestBody('evtx-json', body, context)],
+    ['the record for the store (fields serialised)', () => events.forEach((event) => eventRecord(event, context.receivedAt))],
+    ['every rule on the event', () => events.forEach((event) => ((out.length = 0), matcher.match(event, out)))],
+    ['storing it in SQLite (main thread; batches of 1,000, a commit each)', () => storeAll(store, records)],
+  ];
+  console.log('| stage (one thread) | µs per event |');
+  console.log('| --- | --: |');
+  for (const [name, run] of stages) {
+    let best = Infinity;
+    for (let pass = 0; pass < 5; pass++) {
+      const started = performance.now();
+      await run();
+      best = Math.min(best, performance.now() - started);
+    }
+    console.log(`| ${name} | ${((best * 1000) / lines.length).toFixed(1)} |`);
+  }
+  await store.close();
+  console.log('');
+}
+
+async function storeAll(store, records) {
+  for (let at = 0; at < records.length; at += 1000) await store.appendEvents(records.slice(at, at + 1000));
 }
 
 /** Batch bodies prepared once; the probe line is put first when a batch is sent. */

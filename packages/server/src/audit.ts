@@ -12,13 +12,9 @@ export class AuditLog {
   record(actor: Principal | 'system', action: string, target: string | null, details: Record<string, unknown> = {}): Promise<AuditEntry> {
     return this.store.appendAudit({ time: Date.now(), actor: actor === 'system' ? 'system' : actor.name, action, target, details });
   }
-
-  /** Recomputes the whole chain: an edited, removed or reordered entry breaks it at that entry. */
-  async verify(): Promise<AuditVerdict> {
-    return verifyAudit(this.store);
-  }
 }
 
+/** Recomputes the whole chain, page by page: an edited, removed or reordered entry breaks it at that entry. */
 export async function verifyAudit(store: Store): Promise<AuditVerdict> {
   let count = 0;
   let after = 0;

@@ -68,7 +68,9 @@ export class IncidentService {
         const id = ids.get(decisions[i]!.key);
         if (id === undefined) return;
         alert.incidentId = id;
-        byIncident.set(id, [...(byIncident.get(id) ?? []), alert.id]);
+        const placed = byIncident.get(id);
+        if (placed) placed.push(alert.id);
+        else byIncident.set(id, [alert.id]);
       });
       for (const [id, alertIds] of byIncident) await this.store.setAlertIncident(alertIds, id);
       return alerts;

@@ -9,7 +9,7 @@ import { HttpError } from './http/errors.js';
 const MAX_UNREAD = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
 /** Subscribers at once: each may hold MAX_UNREAD bytes. */
-export const MAX_SUBSCRIBERS = 64;
+const MAX_SUBSCRIBERS = 64;
 
 export type FeedKind = 'alert' | 'incident';
 

@@ -214,6 +214,23 @@ for (const backend of backends) {
       assert.equal((await t.request('DELETE', '/api/v1/alerts', { token: t.tokens.admin })).status, 405);
     });
 
+    test('time bounds are read as event times are: ISO 8601 in UTC, or seconds or ms since the epoch', async () => {
+      const at = Date.UTC(2026, 0, 1, 10, 0, 0);
+      await t.request('POST', '/api/v1/ingest?format=flat', {
+        token: t.tokens.ingest,
+        body: ndjson([
+          { '@timestamp': new Date(at).toISOString(), Marker: 'time-q' },
+          { '@timestamp': new Date(at + 60_000).toISOString(), Marker: 'time-q' },
+        ]),
+      });
+      const count = async (query: string): Promise<number> =>
+        (await t.request('GET', `/api/v1/events?field.Marker=time-q&${query}`, { token: t.tokens.viewer })).json.events.length;
+      assert.equal(await count('from=2026-01-01T10:00:00&to=2026-01-01T10:00:30'), 1);
+      assert.equal(await count(`from=${at / 1000}&to=${at / 1000}`), 1);
+      assert.equal(await count(`from=${at}`), 2);
+      assert.equal((await t.request('GET', '/api/v1/events?from=yesterday', { token: t.tokens.viewer })).status, 400);
+    });
+
     test('events are searched by a Sigma rule', async () => {
       await t.request('POST', '/api/v1/ingest?format=flat', {
         token: t.tokens.ingest,

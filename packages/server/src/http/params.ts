@@ -1,4 +1,5 @@
 /** Query and body values, checked: a bad one is a 400 that names it. */
+import { timeOf } from '@firebreak/core';
 import { badRequest } from './errors.js';
 
 export function intParam(
@@ -17,19 +18,17 @@ export function checkedInt(value: unknown, name: string, { min, max }: { min: nu
   return value;
 }
 
-/** A time as ISO 8601 or milliseconds since the epoch. */
+/** A time query parameter (see parseTime). */
 export function timeParam(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   return raw === null || raw === '' ? undefined : parseTime(raw, name);
 }
 
-/** JavaScript's (and the stores') time range: ±100,000,000 days around 1970. */
-const MAX_TIME = 8.64e15;
-
+/** A time as events write one (core's reader: ISO 8601, UTC when no zone is named, or seconds or ms since the epoch). */
 export function parseTime(raw: unknown, name: string): number {
-  const time = typeof raw === 'number' ? raw : typeof raw === 'string' ? (/^\d{1,16}$/.test(raw) ? Number(raw) : Date.parse(raw)) : NaN;
-  if (Number.isFinite(time) && Math.abs(time) <= MAX_TIME) return time;
-  throw badRequest(`"${name}" must be an ISO 8601 time or milliseconds since the epoch`);
+  const time = timeOf(raw);
+  if (time === undefined) throw badRequest(`"${name}" must be an ISO 8601 time or a number of seconds or milliseconds since the epoch`);
+  return time;
 }
 
 /** A stored object's id from the path. */

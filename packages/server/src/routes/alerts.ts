@@ -56,8 +56,11 @@ export function alertRoutes(parts: ServerParts): Route[] {
         summary: 'Alerts, newest first',
         tags: ['alerts'],
         query: {
-          from: { schema: { type: 'string' }, description: 'alert time from (ISO 8601 or ms)' },
-          to: { schema: { type: 'string' }, description: 'alert time to (ISO 8601 or ms)' },
+          from: {
+            schema: { type: 'string' },
+            description: 'alert time from: ISO 8601 (UTC unless a zone is named), or seconds or ms since the epoch',
+          },
+          to: { schema: { type: 'string' }, description: 'alert time to, as from' },
           computer: { schema: { type: 'string' }, description: 'exact computer name' },
           rule_id: { schema: { type: 'string' }, description: 'rule id' },
           level: { schema: { type: 'string' }, description: 'informational, low, medium, high or critical' },

@@ -31,8 +31,8 @@ const pageSchema = {
   properties: { events: { type: 'array', items: eventSchema }, next_before: { type: ['integer', 'null'] }, scanned: { type: 'integer' } },
 };
 const searchQuery = {
-  from: { schema: { type: 'string' }, description: 'ISO 8601 or ms since the epoch (inclusive)' },
-  to: { schema: { type: 'string' }, description: 'ISO 8601 or ms since the epoch (inclusive)' },
+  from: { schema: { type: 'string' }, description: 'ISO 8601 (UTC unless a zone is named), or seconds or ms since the epoch; inclusive' },
+  to: { schema: { type: 'string' }, description: 'as from; inclusive' },
   host: { schema: { type: 'string' }, description: 'exact host name' },
   'field.NAME': { schema: { type: 'string' }, description: 'exact value of field NAME (repeat for several fields)' },
   before: { schema: { type: 'integer' }, description: 'only events stored before this id (paging, newest first)' },
