@@ -4,6 +4,8 @@ import { METRICS_HELP, metrics } from './commands/metrics.js';
 import { SERVE_HELP, serve } from './commands/serve.js';
 import { DEMO_HELP, demo } from './commands/demo.js';
 import { AUDIT_VERIFY_HELP, auditVerify } from './commands/audit.js';
+import { AGENT_HELP, agent } from './commands/agent.js';
+import { AGENTS_LIST_HELP, ENROLL_TOKEN_HELP, agentsEnrollToken, agentsList } from './commands/agents.js';
 import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
 import { TIMELINE_HELP, timeline } from './commands/timeline.js';
 import { UsageError, write } from './output.js';
@@ -25,6 +27,10 @@ Commands:
                            REST API
   demo                     run the server with the recorded 3CX demo scenario loaded
   audit verify             check the server's hash-chained audit log
+  agent                    run the Linux agent: telemetry to the server, signed response
+                           actions (isolate, kill, quarantine, block, collect evidence)
+  agents enroll-token      mint a one-time token an agent enrolls with
+  agents list              the enrolled agents: status, isolation, last seen
 
 Run "firebreak <command> --help" for the options of a command.`;
 
@@ -40,6 +46,9 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   serve: { run: serve, help: SERVE_HELP },
   demo: { run: demo, help: DEMO_HELP },
   'audit verify': { run: auditVerify, help: AUDIT_VERIFY_HELP },
+  agent: { run: agent, help: AGENT_HELP },
+  'agents enroll-token': { run: agentsEnrollToken, help: ENROLL_TOKEN_HELP },
+  'agents list': { run: agentsList, help: AGENTS_LIST_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -81,6 +90,8 @@ function isInputError(error: unknown): boolean {
     name === 'EvtxError' ||
     name === 'EventFileError' ||
     name === 'InvalidRuleError' ||
-    name === 'ConfigError'
+    name === 'ConfigError' ||
+    name === 'CommandError' ||
+    name === 'AgentError'
   );
 }

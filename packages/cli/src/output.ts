@@ -10,6 +10,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A failure the user can act on (an unreachable server, a refused token): printed as its message, exit status 1. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
 export function parsePositiveInt(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

@@ -86,3 +86,17 @@ export {
   type SdElement,
 } from './ingest/syslog.js';
 export { parseBulk, type BulkAction, type BulkOperation, type BulkBatch } from './ingest/bulk.js';
+export * from './response/protocol.js';
+export {
+  normalizeIp,
+  unblockableIpReason,
+  normalizeDomain,
+  normalizeSha256,
+  sha256FromHashes,
+  isSystemPath,
+  suspiciousLocation,
+} from './response/indicators.js';
+export * from './response/playbooks.js';
+export * from './response/verdict.js';
+export * from './response/exports.js';
+export { AuditdAssembly, type AuditProblemKind } from './readers/auditd.js';

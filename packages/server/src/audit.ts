@@ -9,7 +9,12 @@ export type AuditVerdict = { ok: true; count: number } | { ok: false; seq: numbe
 export class AuditLog {
   constructor(private readonly store: Store) {}
 
-  record(actor: Principal | 'system', action: string, target: string | null, details: Record<string, unknown> = {}): Promise<AuditEntry> {
+  record(
+    actor: Pick<Principal, 'name'> | 'system',
+    action: string,
+    target: string | null,
+    details: Record<string, unknown> = {},
+  ): Promise<AuditEntry> {
     return this.store.appendAudit({ time: Date.now(), actor: actor === 'system' ? 'system' : actor.name, action, target, details });
   }
 }

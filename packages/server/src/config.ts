@@ -35,6 +35,9 @@ const KEYS = [
   'retention',
   'syslog',
   'incident_window_minutes',
+  'playbooks',
+  'response',
+  'agent_heartbeat_seconds',
 ];
 
 export function loadConfig(path: string): Settings {
@@ -74,6 +77,11 @@ export function loadConfig(path: string): Settings {
   }
   if (config.syslog !== undefined)
     settings.syslog = syslogSettings(table(config.syslog, at('syslog'), ['udp', 'tcp', 'tls']), at('syslog'), base);
+  if (config.playbooks !== undefined) settings.playbooks = list(config.playbooks, at('playbooks')).map((p) => resolve(base, p));
+  if (config.agent_heartbeat_seconds !== undefined)
+    settings.agentHeartbeatMs = count(config.agent_heartbeat_seconds, at('agent_heartbeat_seconds')) * 1000;
+  if (config.response !== undefined)
+    settings.response = responseSettings(table(config.response, at('response'), ['isolation', 'server_addresses']), at('response'));
   return settings;
 }
 
@@ -90,6 +98,37 @@ function syslogSettings(syslog: Record<string, unknown>, where: string, base: st
     };
   }
   return out;
+}
+
+/** `response: { isolation: { allow: [ADDRESS[:PORT] | {address, port, protocol}], allow_dns }, server_addresses: [...] }` */
+function responseSettings(response: Record<string, unknown>, where: string): ServerOptions['response'] {
+  const out: NonNullable<ServerOptions['response']> = {};
+  if (response.server_addresses !== undefined) out.serverAddresses = list(response.server_addresses, `${where}.server_addresses`);
+  if (response.isolation !== undefined) {
+    const isolation = table(response.isolation, `${where}.isolation`, ['allow', 'allow_dns']);
+    const allow = isolation.allow === undefined ? [] : Array.isArray(isolation.allow) ? isolation.allow : [isolation.allow];
+    out.isolation = {
+      allow: allow.map((entry, i) => allowedDestination(entry, `${where}.isolation.allow[${i}]`)),
+      allowDns: isolation.allow_dns === undefined ? false : flag(isolation.allow_dns, `${where}.isolation.allow_dns`),
+    };
+  }
+  return out;
+}
+
+function allowedDestination(entry: unknown, where: string): { address: string; port?: number; protocol?: 'tcp' | 'udp' } {
+  const item = table(entry, where, ['address', 'port', 'protocol']);
+  const protocol = item.protocol === undefined ? undefined : text(item.protocol, `${where}.protocol`);
+  if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'udp') throw new ConfigError(`${where}.protocol: expected tcp or udp`);
+  return {
+    address: text(item.address, `${where}.address`),
+    port: item.port === undefined ? undefined : count(item.port, `${where}.port`),
+    protocol,
+  };
+}
+
+function flag(value: unknown, where: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${where}: expected true or false`);
+  return value;
 }
 
 /** A mapping with only the `known` keys: a misspelt one must not leave its default in place unnoticed. */

@@ -6,6 +6,12 @@ import type { IngestThreads } from './detection/threads.js';
 import type { IncidentService } from './incidents.js';
 import type { LiveFeed } from './live-feed.js';
 import type { Pipeline } from './pipeline.js';
+import type { ActionService } from './response/actions.js';
+import type { AgentRegistry } from './response/agents.js';
+import type { Blocklist } from './response/blocklist.js';
+import type { AgentHub } from './response/hub.js';
+import type { PlaybookLibrary } from './response/playbooks.js';
+import type { ResponseService } from './response/service.js';
 import type { Stats } from './stats.js';
 
 export interface ServerParts {
@@ -22,4 +28,20 @@ export interface ServerParts {
   /** Other counters to show in stats (syslog listener…). */
   extraStats(): Record<string, unknown>;
   version: string;
+  response: ResponseParts;
+}
+
+/** Agents and response (issue 6): what the routes and the hub share. */
+export interface ResponseParts {
+  registry: AgentRegistry;
+  hub: AgentHub;
+  actions: ActionService;
+  blocklist: Blocklist;
+  playbooks: PlaybookLibrary;
+  service: ResponseService;
+  /** Agents pin this at enrollment: commands are signed with its private half. */
+  publicKeyPem: string;
+  /** What a manual isolation leaves open unless the request says otherwise. */
+  isolationDefaults: { allow: { address: string; port?: number; protocol?: 'tcp' | 'udp' }[]; allowDns: boolean };
+  close(): Promise<void>;
 }

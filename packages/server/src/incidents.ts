@@ -96,7 +96,7 @@ export class IncidentService {
   }
 
   /** The status workflow and notes: new → investigating → contained → resolved (or false positive), any order. */
-  change(id: number, principal: Principal, change: { status?: IncidentStatus; note?: string }): Promise<StoredIncident> {
+  change(id: number, principal: Pick<Principal, 'name'>, change: { status?: IncidentStatus; note?: string }): Promise<StoredIncident> {
     return this.serially(async () => {
       const incident = await this.store.getIncident(id);
       if (!incident) throw notFound(`incident ${id}`);

@@ -11,7 +11,7 @@ const HEARTBEAT_MS = 15_000;
 /** Subscribers at once: each may hold MAX_UNREAD bytes. */
 const MAX_SUBSCRIBERS = 64;
 
-export type FeedKind = 'alert' | 'incident';
+export type FeedKind = 'alert' | 'incident' | 'action' | 'agent';
 
 export class LiveFeed {
   private readonly subscribers = new Set<ServerResponse>();

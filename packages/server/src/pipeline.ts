@@ -47,6 +47,9 @@ interface WriteRequest {
   reject(error: Error): void;
 }
 
+/** Told of alerts once they are stored and in incidents, with the fields of their events. */
+export type AlertListener = (alerts: readonly StoredAlert[], fields: (eventId: number) => Record<string, unknown> | undefined) => void;
+
 export class Pipeline {
   private readonly writes: WriteRequest[] = [];
   private writing = false;
@@ -59,6 +62,7 @@ export class Pipeline {
   /** Set when a round's alerts could not be recorded: from then on the mark stays where it was. */
   private markStopped = false;
   private idle: (() => void)[] = [];
+  private readonly alertListeners: AlertListener[] = [];
   private roomWaiters: (() => void)[] = [];
 
   constructor(
@@ -246,6 +250,11 @@ export class Pipeline {
     this.stats.alerts += alerts.length;
     const grouped = await this.incidents.assign(alerts, fields);
     for (const alert of grouped) this.feed.publish('alert', alertView(alert));
+    for (const listener of this.alertListeners) listener(grouped, fields);
+  }
+
+  onAlerts(listener: AlertListener): void {
+    this.alertListeners.push(listener);
   }
 
   private settled(count: number): void {

@@ -9,11 +9,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from '@firebreak/store';
+import { openStore, type Store } from '@firebreak/store';
 import { RULE_PACK_DIR } from '@firebreak/rules';
 import { AuditLog } from './audit.js';
 import { allows, Authenticator, RateLimiter } from './auth.js';
-import type { ServerParts } from './context.js';
+import type { ResponseParts, ServerParts } from './context.js';
 import { IngestThreads } from './detection/threads.js';
 import { HttpError } from './http/errors.js';
 import { Router, sendReply } from './http/router.js';
@@ -27,7 +27,16 @@ import { elasticRoutes } from './routes/elastic.js';
 import { eventRoutes } from './routes/events.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { responseRoutes } from './routes/response.js';
 import { systemRoutes } from './routes/system.js';
+import { ActionService } from './response/actions.js';
+import { AgentRegistry } from './response/agents.js';
+import { Blocklist } from './response/blocklist.js';
+import { FleetKnowledge } from './response/fleet.js';
+import { AgentHub } from './response/hub.js';
+import { loadSigningKeys } from './response/keys.js';
+import { PlaybookLibrary } from './response/playbooks.js';
+import { ResponseService, type ResponseOptions } from './response/service.js';
 import { Stats } from './stats.js';
 import { SyslogIngest, type SyslogOptions } from './syslog-ingest.js';
 
@@ -58,6 +67,12 @@ export interface ServerOptions {
   syslog?: SyslogOptions;
   /** Alerts this far apart can still be one incident. */
   incidentWindowMs?: number;
+  /** Playbook folders (YAML): automatic response to alerts. */
+  playbooks?: string[];
+  /** What isolation leaves open, and addresses of this server that must never be blocked (besides the listen address). */
+  response?: Partial<ResponseOptions>;
+  /** How often agents send heartbeats (the server drops one silent for three). */
+  agentHeartbeatMs?: number;
   log?: (line: string) => void;
 }
 
@@ -111,6 +126,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const firstAdminToken = await auth.bootstrapAdmin(options.adminToken);
     const unplaced = await incidents.assignUnplaced();
     if (unplaced > 0) log(`${unplaced} alerts stored before the last stop were placed in incidents`);
+    const response = await startResponse(store, pipeline, incidents, feed, audit, stats, options);
+    closers.push(() => response.close());
     const replayed = await pipeline.replay();
     if (replayed > 0) log(`detection caught up on ${replayed} events stored before the last stop`);
 
@@ -125,13 +142,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       auth,
       stats,
       uploadDir: join(options.dataDir, 'uploads'),
-      extraStats: () => syslog.counters(),
+      extraStats: () => ({ ...syslog.counters(), agents_online: response.hub.onlineIds().length }),
+      response,
       version: packageVersion(),
     };
     const router = buildRouter(parts, options, await clusterUuid(store));
     const rate = options.rateLimit ?? DEFAULTS.rateLimit;
     const limiter = new RateLimiter(rate.perSecond, rate.burst);
     const http = createServer((req, res) => void handle(router, parts, limiter, req, res));
+    http.on('upgrade', (req, socket, head) => response.hub.upgrade(req, socket, head));
     http.keepAliveTimeout = 65_000;
     // Uploads of gigabytes take longer than Node's 5-minute request limit; a silent connection is closed instead.
     http.requestTimeout = 0;
@@ -148,6 +167,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     // Stopping: no new input first, then what was accepted goes through detection, then the rest.
     const closeInputs = async (): Promise<void> => {
+      await response.hub.close();
       await closeHttp(http);
       await syslog.close();
     };
@@ -175,6 +195,64 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 }
 
+/** Agents, actions, the blocklist and the playbooks, wired to the pipeline's alerts. */
+async function startResponse(
+  store: Store,
+  pipeline: Pipeline,
+  incidents: IncidentService,
+  feed: LiveFeed,
+  audit: AuditLog,
+  stats: Stats,
+  options: ServerOptions,
+): Promise<ResponseParts> {
+  const keys = await loadSigningKeys(options.dataDir);
+  const registry = new AgentRegistry(store);
+  const hub = new AgentHub(registry, pipeline, stats, options.agentHeartbeatMs);
+  const actions = new ActionService(store, hub, audit, keys.privateKeyPem);
+  const blocklist = new Blocklist(store);
+  await blocklist.load();
+  const playbooks = new PlaybookLibrary(store);
+  await playbooks.load(options.playbooks ?? []);
+  for (const problem of playbooks.problems) stats.problem(`playbook not loaded: ${problem}`);
+  const responseOptions: ResponseOptions = {
+    serverAddresses: [options.listen.host, ...(options.response?.serverAddresses ?? [])],
+    isolation: options.response?.isolation ?? { allow: [], allowDns: false },
+  };
+  const service = new ResponseService(
+    store,
+    registry,
+    hub,
+    actions,
+    blocklist,
+    new FleetKnowledge(),
+    incidents,
+    playbooks,
+    audit,
+    feed,
+    stats,
+    responseOptions,
+  );
+  await service.start();
+  hub.handle(service);
+  pipeline.onAlerts((alerts, fields) => service.alerts(alerts, fields));
+  return {
+    registry,
+    hub,
+    actions,
+    blocklist,
+    playbooks,
+    service,
+    publicKeyPem: keys.publicKeyPem,
+    isolationDefaults: { allow: responseOptions.isolation.allow, allowDns: responseOptions.isolation.allowDns },
+    close: async () => {
+      await hub.close();
+      service.close();
+      await service.settled();
+      await actions.close();
+    },
+  };
+}
+
 /** Leftovers of uploads a previous run was reading when it stopped. */
 async function clearUploads(dataDir: string): Promise<void> {
   await rm(join(dataDir, 'uploads'), { recursive: true, force: true });
@@ -190,6 +268,7 @@ function buildRouter(parts: ServerParts, options: ServerOptions, uuid: string): 
     ...alertRoutes(parts),
     ...incidentRoutes(parts),
     ...adminRoutes(parts),
+    ...responseRoutes(parts),
     // Last: its catch-all takes the Elasticsearch setup paths nothing above serves.
     ...elasticRoutes(parts, uuid),
   );

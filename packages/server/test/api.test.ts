@@ -6,42 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { backends, PG_URL, postgresSkip } from './support/backends.js';
 import { eventually, ndjson, processEvent, startTestServer, type TestServer } from './support/server.js';
-
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
-
-async function postgresSkip(): Promise<string | false> {
-  const client = new pg.Client(PG_URL);
-  try {
-    await client.connect();
-    return false;
-  } catch (error) {
-    return `PostgreSQL at ${PG_URL} is not reachable (${(error as Error).message})`;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const backends: {
-  name: string;
-  store: () => string | undefined;
-  cleanup(url: string | undefined): Promise<void>;
-  skip: () => Promise<string | false>;
-}[] = [
-  { name: 'SQLite', store: () => undefined, cleanup: async () => {}, skip: async () => false },
-  {
-    name: 'PostgreSQL',
-    store: () => `${PG_URL}?schema=fb_api_${randomBytes(4).toString('hex')}`,
-    cleanup: async (url) => {
-      const schema = new URL(url!).searchParams.get('schema')!;
-      const client = new pg.Client(PG_URL);
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
-    },
-    skip: postgresSkip,
-  },
-];
 
 for (const backend of backends) {
   const skip = await backend.skip();

@@ -86,4 +86,22 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE records (
+        kind text NOT NULL,
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        key text,
+        tag text,
+        body jsonb NOT NULL,
+        version integer NOT NULL,
+        created bigint NOT NULL,
+        updated bigint NOT NULL,
+        UNIQUE (kind, key)
+      );
+      CREATE INDEX records_kind_tag ON records (kind, tag, id);
+      CREATE INDEX records_kind_id ON records (kind, id);
+    `,
+  },
 ];

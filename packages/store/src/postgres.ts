@@ -15,6 +15,7 @@ import {
   PRUNE_BATCH,
   pruneToSize,
   rangeConditions,
+  recordConditions,
   storedMs,
   Where,
 } from './records.js';
@@ -38,6 +39,10 @@ import type {
   StoreStats,
   TokenRecord,
 } from './types.js';
+import { DuplicateKeyError, type RecordQuery, type StoredRecord } from './types.js';
+
+/** SQLSTATE of a unique constraint violation. */
+const UNIQUE_VIOLATION = '23505';
 
 export const DEFAULT_POSTGRES_SCHEMA = 'firebreak';
 /** A schema name that needs no quoting (and cannot smuggle SQL into the statements that name it). */
@@ -257,6 +262,53 @@ export class PostgresStore implements Store {
   async listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditEntry[]> {
     const sql = `SELECT ${AUDIT_COLUMNS} FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`;
     return (await this.pool.query<AuditEntry>(sql, [options.afterSeq ?? 0, checkedLimit(options.limit)])).rows;
+  }
+
+  async putRecord<T>(kind: string, record: { key?: string | null; tag?: string | null; body: T }): Promise<StoredRecord<T>> {
+    const now = Date.now();
+    const sql = 'INSERT INTO records (kind, key, tag, body, version, created, updated) VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING *';
+    const key = record.key == null ? null : storableText(record.key);
+    const tag = record.tag == null ? null : storableText(record.tag);
+    try {
+      return (await this.pool.query<StoredRecord<T>>(sql, [kind, key, tag, storableJson(record.body), now])).rows[0];
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new DuplicateKeyError(kind, String(record.key));
+      throw error;
+    }
+  }
+
+  async getRecord<T>(kind: string, id: number): Promise<StoredRecord<T> | undefined> {
+    return (await this.pool.query<StoredRecord<T>>('SELECT * FROM records WHERE kind = $1 AND id = $2', [kind, id])).rows[0];
+  }
+
+  async findRecord<T>(kind: string, key: string): Promise<StoredRecord<T> | undefined> {
+    const sql = 'SELECT * FROM records WHERE kind = $1 AND key = $2';
+    return (await this.pool.query<StoredRecord<T>>(sql, [kind, storableText(key)])).rows[0];
+  }
+
+  async updateRecord<T>(
+    kind: string,
+    id: number,
+    body: T,
+    options: { expectVersion?: number; tag?: string | null } = {},
+  ): Promise<StoredRecord<T> | undefined> {
+    const sql =
+      'UPDATE records SET body = $1, tag = CASE WHEN $2 THEN $3 ELSE tag END, version = version + 1, updated = $4 ' +
+      'WHERE kind = $5 AND id = $6 AND ($7::integer IS NULL OR version = $7) RETURNING *';
+    const tag = options.tag == null ? null : storableText(options.tag);
+    const values = [storableJson(body), options.tag !== undefined, tag, Date.now(), kind, id, options.expectVersion ?? null];
+    return (await this.pool.query<StoredRecord<T>>(sql, values)).rows[0];
+  }
+
+  async listRecords<T>(kind: string, query: RecordQuery): Promise<StoredRecord<T>[]> {
+    const where = new Where((n) => `$${n}`);
+    recordConditions(where, kind, query);
+    const sql = `SELECT * FROM records${where.sql} ORDER BY id ${idOrder(query.order)} LIMIT ${checkedLimit(query.limit)}`;
+    return (await this.pool.query<StoredRecord<T>>(sql, where.values)).rows;
+  }
+
+  async deleteRecord(kind: string, id: number): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM records WHERE kind = $1 AND id = $2', [kind, id])).rowCount ?? 0) > 0;
   }
 
   async getMeta(key: string): Promise<string | undefined> {

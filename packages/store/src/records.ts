@@ -3,7 +3,16 @@
  * the same message) and the size-retention loop.
  */
 import { AUDIT_GENESIS_HASH, auditHash } from './audit.js';
-import type { AlertQuery, AuditEntry, AuditRecord, EventQuery, EventRecord, IncidentRecord, SerializedEventRecord } from './types.js';
+import type {
+  AlertQuery,
+  AuditEntry,
+  AuditRecord,
+  EventQuery,
+  EventRecord,
+  IncidentRecord,
+  RecordQuery,
+  SerializedEventRecord,
+} from './types.js';
 
 /** Rows deleted per statement when pruning: short write transactions let ingest carry on in between. */
 export const PRUNE_BATCH = 10_000;
@@ -136,4 +145,12 @@ export function rangeConditions(
   if (query.afterId !== undefined) where.and(`id > ${where.param(query.afterId)}`);
   if (query.beforeId !== undefined) where.and(`id < ${where.param(query.beforeId)}`);
   if (query.ids !== undefined) where.and(idIn(where, query.ids));
+}
+
+/** The conditions of a record listing. */
+export function recordConditions(where: Where, kind: string, query: RecordQuery): void {
+  where.and(`kind = ${where.param(kind)}`);
+  if (query.tag !== undefined) where.and(`tag = ${where.param(query.tag)}`);
+  if (query.afterId !== undefined) where.and(`id > ${where.param(query.afterId)}`);
+  if (query.beforeId !== undefined) where.and(`id < ${where.param(query.beforeId)}`);
 }

@@ -87,4 +87,22 @@ export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE records (
+        kind TEXT NOT NULL,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT,
+        tag TEXT,
+        body TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        UNIQUE (kind, key)
+      );
+      CREATE INDEX records_kind_tag ON records (kind, tag, id);
+      CREATE INDEX records_kind_id ON records (kind, id);
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ import {
   PRUNE_BATCH,
   pruneToSize,
   rangeConditions,
+  recordConditions,
   storedMs,
   Where,
 } from './records.js';
@@ -40,6 +41,7 @@ import type {
   StoreStats,
   TokenRecord,
 } from './types.js';
+import { DuplicateKeyError, type RecordQuery, type StoredRecord } from './types.js';
 
 /** How long a write waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -241,6 +243,56 @@ export class SqliteStore implements Store {
     return (this.statement(sql).all(options.afterSeq ?? 0, checkedLimit(options.limit)) as AuditRow[]).map(auditOf);
   }
 
+  async putRecord<T>(kind: string, record: { key?: string | null; tag?: string | null; body: T }): Promise<StoredRecord<T>> {
+    const now = Date.now();
+    const sql = 'INSERT INTO records (kind, key, tag, body, version, created, updated) VALUES (?, ?, ?, ?, 1, ?, ?) RETURNING *';
+    try {
+      return recordOf<T>(
+        this.statement(sql).get(kind, record.key ?? null, record.tag ?? null, JSON.stringify(record.body), now, now) as RecordRow,
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateKeyError(kind, String(record.key));
+      throw error;
+    }
+  }
+
+  async getRecord<T>(kind: string, id: number): Promise<StoredRecord<T> | undefined> {
+    const row = this.statement('SELECT * FROM records WHERE kind = ? AND id = ?').get(kind, id) as RecordRow | undefined;
+    return row && recordOf<T>(row);
+  }
+
+  async findRecord<T>(kind: string, key: string): Promise<StoredRecord<T> | undefined> {
+    const row = this.statement('SELECT * FROM records WHERE kind = ? AND key = ?').get(kind, key) as RecordRow | undefined;
+    return row && recordOf<T>(row);
+  }
+
+  async updateRecord<T>(
+    kind: string,
+    id: number,
+    body: T,
+    options: { expectVersion?: number; tag?: string | null } = {},
+  ): Promise<StoredRecord<T> | undefined> {
+    const sql =
+      'UPDATE records SET body = ?, tag = CASE WHEN ? THEN ? ELSE tag END, version = version + 1, updated = ? ' +
+      'WHERE kind = ? AND id = ? AND (? IS NULL OR version = ?) RETURNING *';
+    const expect = options.expectVersion ?? null;
+    const setTag = options.tag !== undefined ? 1 : 0;
+    const row = this.statement(sql).get(JSON.stringify(body), setTag, options.tag ?? null, Date.now(), kind, id, expect, expect) as
+      RecordRow | undefined;
+    return row && recordOf<T>(row);
+  }
+
+  async listRecords<T>(kind: string, query: RecordQuery): Promise<StoredRecord<T>[]> {
+    const where = new Where(() => '?');
+    recordConditions(where, kind, query);
+    const sql = `SELECT * FROM records${where.sql} ORDER BY id ${idOrder(query.order)} LIMIT ${checkedLimit(query.limit)}`;
+    return (this.statement(sql).all(...where.values) as RecordRow[]).map((row) => recordOf<T>(row));
+  }
+
+  async deleteRecord(kind: string, id: number): Promise<boolean> {
+    return this.statement('DELETE FROM records WHERE kind = ? AND id = ?').run(kind, id).changes > 0;
+  }
+
   async getMeta(key: string): Promise<string | undefined> {
     const row = this.statement('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
@@ -423,4 +475,19 @@ function auditOf(row: AuditRow): AuditEntry {
 /** `id` is in a list of ids, bound as one JSON array: one statement shape whatever the list's length. */
 function idInList(where: Where, ids: readonly number[]): string {
   return `id IN (SELECT value FROM json_each(${where.param(JSON.stringify(ids))}))`;
+}
+
+interface RecordRow {
+  kind: string;
+  id: number;
+  key: string | null;
+  tag: string | null;
+  body: string;
+  version: number;
+  created: number;
+  updated: number;
+}
+
+function recordOf<T>(row: RecordRow): StoredRecord<T> {
+  return { ...row, body: JSON.parse(row.body) as T };
 }

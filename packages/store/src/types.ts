@@ -181,6 +181,31 @@ export interface RetentionPolicy {
   maxBytes?: number;
 }
 
+/**
+ * Small collections the response side keeps (agents, enrollment tokens, actions, indicators,
+ * evidence, playbooks): a JSON body per record, optionally a unique key and one indexed tag per
+ * kind. `version` grows with each update, so a compare-and-set (`expectVersion`) makes one-time use
+ * (an enrollment token) and concurrent updates safe across processes.
+ */
+export interface StoredRecord<T = unknown> {
+  kind: string;
+  id: number;
+  key: string | null;
+  tag: string | null;
+  body: T;
+  version: number;
+  created: number;
+  updated: number;
+}
+
+export interface RecordQuery {
+  tag?: string;
+  afterId?: number;
+  beforeId?: number;
+  limit: number;
+  order?: 'asc' | 'desc';
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema (idempotent); called by openStore. */
@@ -212,10 +237,35 @@ export interface Store {
   appendAudit(entry: AuditRecord): Promise<AuditEntry>;
   listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditEntry[]>;
 
+  /** Inserts a record; a key already used by this kind is an error (`DuplicateKeyError`). */
+  putRecord<T>(kind: string, record: { key?: string | null; tag?: string | null; body: T }): Promise<StoredRecord<T>>;
+  getRecord<T>(kind: string, id: number): Promise<StoredRecord<T> | undefined>;
+  findRecord<T>(kind: string, key: string): Promise<StoredRecord<T> | undefined>;
+  /** Replaces the body (and tag when given); undefined when there is no such record or its version is not `expectVersion`. */
+  updateRecord<T>(
+    kind: string,
+    id: number,
+    body: T,
+    options?: { expectVersion?: number; tag?: string | null },
+  ): Promise<StoredRecord<T> | undefined>;
+  listRecords<T>(kind: string, query: RecordQuery): Promise<StoredRecord<T>[]>;
+  deleteRecord(kind: string, id: number): Promise<boolean>;
+
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
 
   /** Applies a retention policy; resolves with the number of events deleted (their alerts stay). */
   prune(policy: RetentionPolicy): Promise<number>;
   stats(): Promise<StoreStats>;
+}
+
+/** A record's key is already taken by another record of its kind. */
+export class DuplicateKeyError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly key: string,
+  ) {
+    super(`${kind} "${key}" exists already`);
+    this.name = 'DuplicateKeyError';
+  }
 }

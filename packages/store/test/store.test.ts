@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { openStore, verifyAuditChain, type AlertRecord, type EventRecord, type IncidentRecord, type Store } from '../src/index.js';
+import {
+  DuplicateKeyError,
+  openStore,
+  verifyAuditChain,
+  type AlertRecord,
+  type EventRecord,
+  type IncidentRecord,
+  type Store,
+} from '../src/index.js';
 
 const POSTGRES_URL = process.env.FIREBREAK_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BASE_TIME = Date.UTC(2024, 0, 1);
@@ -384,6 +392,37 @@ function storeSuite(backend: Backend): void {
     await store.setMeta('detection.cursor', '17');
     await store.setMeta('detection.cursor', '42');
     assert.equal(await store.getMeta('detection.cursor'), '42');
+  });
+
+  test('records: unique keys per kind, tags, compare-and-set updates, listing and deletion', async () => {
+    const { store } = await fresh();
+    const a = await store.putRecord('agent', { key: 'a1', tag: 'online', body: { hostname: 'web-1', nul: 'x\u0000y' } });
+    assert.equal(a.version, 1);
+    assert.equal(typeof a.id, 'number');
+    await assert.rejects(store.putRecord('agent', { key: 'a1', body: {} }), DuplicateKeyError);
+    const other = await store.putRecord('action', { key: 'a1', tag: '7', body: { type: 'isolate' } });
+    assert.notEqual(other.id, a.id, 'the same key in another kind is another record');
+    assert.deepEqual((await store.findRecord<{ hostname: string }>('agent', 'a1'))?.body.hostname, 'web-1');
+    assert.equal(await store.getRecord('action', a.id), undefined, 'ids are looked up within their kind');
+
+    const updated = await store.updateRecord('agent', a.id, { hostname: 'web-2' }, { expectVersion: 1, tag: 'offline' });
+    assert.equal(updated?.version, 2);
+    assert.equal(updated?.tag, 'offline');
+    assert.equal(await store.updateRecord('agent', a.id, { hostname: 'lost' }, { expectVersion: 1 }), undefined, 'stale version refused');
+    const kept = await store.updateRecord('agent', a.id, { hostname: 'web-3' });
+    assert.equal(kept?.tag, 'offline', 'the tag stays unless given');
+
+    for (let i = 0; i < 5; i++) await store.putRecord('action', { tag: i % 2 ? 'odd' : 'even', body: { i } });
+    const odd = await store.listRecords<{ i: number }>('action', { tag: 'odd', limit: 10, order: 'desc' });
+    assert.deepEqual(
+      odd.map((r) => r.body.i),
+      [3, 1],
+    );
+    const page = await store.listRecords('action', { afterId: other.id, limit: 2 });
+    assert.equal(page.length, 2);
+    assert.equal(await store.deleteRecord('action', other.id), true);
+    assert.equal(await store.deleteRecord('action', other.id), false);
+    assert.equal((await store.listRecords('action', { limit: 10 })).length, 5);
   });
 
   test('stats: counts, time span and size', async () => {

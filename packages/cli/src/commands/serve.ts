@@ -2,8 +2,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, parseHostPort, startServer, DEFAULTS, type HostPort, type RunningServer, type ServerOptions } from '@firebreak/server';
 import { UsageError, parsePositiveInt, withUsage } from '../output.js';
+import { untilSignal } from './signals.js';
 
-const SERVE_USAGE = 'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--store URL] [--config FILE]';
+const SERVE_USAGE =
+  'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--playbooks DIR]... [--store URL] [--config FILE]';
 
 export const SERVE_HELP = `${SERVE_USAGE}
 
@@ -17,14 +19,18 @@ Options:
   --listen HOST:PORT   HTTP address (default 127.0.0.1:8080)
   --rules PATH         Sigma rule file or folder; repeat for several (default: the
                        bundled rule pack)
+  --playbooks DIR      response playbooks (YAML): alerts that match one are answered
+                       automatically or after approval; repeat for several
   --store URL          postgres://user@host:port/db[?schema=NAME] to store in
                        PostgreSQL instead (default: SQLite under --data)
   --config FILE        YAML or JSON settings (the options above as data, listen,
                        rules, store; and threads, max_queued, body_limit,
                        upload_limit, rate_limit {per_second, burst}, retention
                        {max_age_days, max_bytes}, incident_window_minutes, syslog {udp,
-                       tcp: HOST:PORT, tls: {listen, cert, key}}); options given on
-                       the command line win
+                       tcp: HOST:PORT, tls: {listen, cert, key}}, playbooks,
+                       agent_heartbeat_seconds, response {server_addresses,
+                       isolation {allow: [{address, port, protocol}], allow_dns}});
+                       options given on the command line win
   --syslog-udp HOST:PORT   receive syslog (RFC 5424 and 3164) over UDP
   --syslog-tcp HOST:PORT   receive syslog over TCP (octet counting or newlines)
   --threads N          ingest threads, which parse events and run the rules
@@ -40,8 +46,16 @@ once. Tokens are stored as SHA-256 hashes; create more with POST /api/v1/tokens
 Ingest: POST /api/v1/ingest?format=evtx-json|ecs|flat|auditd|syslog (NDJSON or raw
 lines), POST /api/v1/uploads?name=FILE (EVTX and other log files), the Elasticsearch
 bulk API (POST /_bulk: point Winlogbeat, Filebeat, Elastic Agent or Logstash at
-http://HOST:PORT with the token as password or API key), and syslog listeners.
-"Accepted" means durably stored; a full queue answers 429 with Retry-After.
+http://HOST:PORT with the token as password or API key), syslog listeners, and
+Firebreak agents (WebSocket at /api/v1/agents/connect; enroll them with a token from
+"firebreak agents enroll-token"). "Accepted" means durably stored; a full queue
+answers 429 with Retry-After.
+
+Response: agents carry out actions (isolate, release, kill_process, quarantine_file,
+block_ip, block_domain, block_hash, collect_evidence) signed with the server's Ed25519
+key (DATA/agent-signing-key.pem, made at the first start). GET/POST /api/v1/actions,
+POST /api/v1/actions/ID/approve and /cancel, GET /api/v1/agents, the fleet blocklist at
+/api/v1/indicators and its exports /api/v1/export/rpz, ips.txt, domains.txt, urls.txt.
 
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.`;
 
@@ -49,6 +63,7 @@ const OPTIONS = {
   data: { type: 'string' },
   listen: { type: 'string' },
   rules: { type: 'string', multiple: true },
+  playbooks: { type: 'string', multiple: true },
   store: { type: 'string' },
   config: { type: 'string' },
   'syslog-udp': { type: 'string' },
@@ -93,6 +108,7 @@ export function serverOptions(values: Values): ServerOptions {
     dataDir: resolve(values.data ?? config.dataDir ?? 'firebreak-data'),
     listen: values.listen ? hostPortFlag(values.listen, '--listen') : (config.listen ?? { host: '127.0.0.1', port: 8080 }),
     rules: values.rules?.map((r) => resolve(r)) ?? config.rules,
+    playbooks: values.playbooks?.map((p) => resolve(p)) ?? config.playbooks,
     store: values.store ?? config.store,
     threads: parsePositiveInt(values.threads, '--threads') ?? config.threads,
     syslog: Object.keys(syslog).length > 0 ? syslog : undefined,
@@ -124,10 +140,7 @@ export function announce(server: RunningServer, options: ServerOptions): void {
 
 /** Resolves after SIGINT or SIGTERM, once the server has stored and detected what it accepted. */
 export async function untilStopped(server: RunningServer): Promise<void> {
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilSignal();
   process.stderr.write('firebreak: stopping…\n');
   await server.close();
 }

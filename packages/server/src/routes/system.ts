@@ -84,7 +84,8 @@ export function systemRoutes(parts: ServerParts, openapi: () => unknown): Route[
       path: '/api/v1/live',
       permission: 'viewer',
       doc: {
-        summary: 'Live feed of alerts and incident changes (Server-Sent Events: event "alert" or "incident", data JSON)',
+        summary:
+          'Live feed of alerts, incident changes, response actions and agent status (Server-Sent Events: event "alert", "incident", "action" or "agent", data JSON)',
         tags: ['alerts'],
         response: { contentType: 'text/event-stream', schema: { type: 'string' } },
       },

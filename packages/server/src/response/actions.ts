@@ -1,0 +1,416 @@
+/**
+ * Response actions: each one a stored record with its audit trail, from creation (by a person or a
+ * playbook) through approval, a signed command to the agent, and the agent's verified result. A
+ * fleet action (a block for every agent) keeps one delivery per agent it reached.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  CommandSigner,
+  type ActionParams,
+  type ActionType,
+  type CommandPayload,
+  type CommandResult,
+  type VerificationCheck,
+} from '@firebreak/core';
+import type { Store, StoredRecord } from '@firebreak/store';
+import type { AuditLog } from '../audit.js';
+import { HttpError } from '../http/errors.js';
+import type { AgentHub } from './hub.js';
+
+const ACTION = 'action';
+/** A command not carried out within this long is refused by the agent. */
+const COMMAND_TTL_MS = 10 * 60 * 1000;
+/** Fleet deliveries are written together at most this often (500 agents answer within a second). */
+const DELIVERY_FLUSH_MS = 250;
+
+export const ACTION_STATUSES = [
+  'pending_approval',
+  'waiting_verdict',
+  'queued',
+  'sent',
+  'succeeded',
+  'failed',
+  'refused',
+  'cancelled',
+] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+const FINAL: ReadonlySet<ActionStatus> = new Set(['succeeded', 'failed', 'refused', 'cancelled']);
+
+export interface Delivery {
+  status: 'sent' | 'succeeded' | 'failed' | 'refused';
+  at: number;
+  enforcedAt?: number;
+  error?: string;
+}
+
+export interface ForensicRecord {
+  verdict: 'confirmed' | 'inconclusive' | 'refuted';
+  score: number;
+  reasons: { code: string; text: string; weight: number }[];
+  indicators: { type: string; value: string }[];
+  evidenceId: number | null;
+  at: number;
+}
+
+export interface ActionBody {
+  type: ActionType;
+  /** The agent it runs on; null for a fleet action. */
+  agentId: string | null;
+  hostname: string | null;
+  fleet: boolean;
+  params: ActionParams[ActionType];
+  status: ActionStatus;
+  mode: 'automatic' | 'approval' | 'manual';
+  /** Who or what asked for it: a token's name, or `playbook:ID`. */
+  triggeredBy: string;
+  playbookId: string | null;
+  alertId: number | null;
+  incidentId: number | null;
+  reason: string;
+  /** Actions answering one alert share a group: its verification verdict applies to all of them. */
+  group: string | null;
+  requireVerdict: boolean;
+  releaseAfterMs: number | null;
+  /** The action this one follows up (evidence for a verification, the release of an isolation). */
+  parentId: number | null;
+  approvedBy: string | null;
+  cancelledBy: string | null;
+  commandId: string | null;
+  created: number;
+  sentAt: number | null;
+  enforcedAt: number | null;
+  completedAt: number | null;
+  error: string | null;
+  verification: VerificationCheck[];
+  output: Record<string, unknown> | null;
+  deliveries: Record<string, Delivery> | null;
+  forensic: ForensicRecord | null;
+}
+
+export type ActionSpec = Pick<ActionBody, 'type' | 'agentId' | 'params' | 'mode' | 'triggeredBy' | 'reason'> &
+  Partial<
+    Pick<ActionBody, 'hostname' | 'playbookId' | 'alertId' | 'incidentId' | 'group' | 'requireVerdict' | 'releaseAfterMs' | 'parentId'>
+  >;
+
+export type Action = StoredRecord<ActionBody>;
+
+/** Listening for what happens to actions (the response service follows its own). */
+export type ActionListener = (action: Action, change: 'created' | 'result' | 'status') => void;
+
+export class ActionService {
+  private readonly signer: CommandSigner;
+  /** Per action: updates never interleave. */
+  private readonly queues = new Map<number, Promise<unknown>>();
+  private readonly pendingDeliveries = new Map<number, Map<string, Delivery>>();
+  private deliveryTimer: NodeJS.Timeout | undefined;
+  private readonly listeners: ActionListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly hub: AgentHub,
+    private readonly audit: AuditLog,
+    privateKeyPem: string,
+  ) {
+    this.signer = new CommandSigner(privateKeyPem);
+  }
+
+  listen(listener: ActionListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Stores the action with its audit record, then sends it when nothing (approval, a verdict) holds it back. */
+  async create(spec: ActionSpec, fleetTargets: string[] = []): Promise<Action> {
+    const status: ActionStatus = spec.mode === 'approval' ? 'pending_approval' : spec.requireVerdict ? 'waiting_verdict' : 'queued';
+    const body: ActionBody = {
+      hostname: null,
+      playbookId: null,
+      alertId: null,
+      incidentId: null,
+      group: null,
+      requireVerdict: false,
+      releaseAfterMs: null,
+      parentId: null,
+      ...spec,
+      fleet: spec.agentId === null,
+      status,
+      approvedBy: null,
+      cancelledBy: null,
+      commandId: null,
+      created: Date.now(),
+      sentAt: null,
+      enforcedAt: null,
+      completedAt: null,
+      error: null,
+      verification: [],
+      output: null,
+      deliveries: null,
+      forensic: null,
+    };
+    const action = await this.store.putRecord(ACTION, { tag: body.incidentId === null ? null : incidentTag(body.incidentId), body });
+    await this.audit.record({ name: body.triggeredBy }, 'action.create', `action:${action.id}`, {
+      type: body.type,
+      agent: body.agentId,
+      hostname: body.hostname,
+      params: body.params,
+      mode: body.mode,
+      status: body.status,
+      reason: body.reason,
+      playbook: body.playbookId,
+      alert: body.alertId,
+      incident: body.incidentId,
+    });
+    this.emit(action, 'created');
+    return status === 'queued' ? this.dispatch(action.id, fleetTargets) : action;
+  }
+
+  async get(id: number): Promise<Action | undefined> {
+    return this.store.getRecord<ActionBody>(ACTION, id);
+  }
+
+  async list(options: { incidentId?: number; limit: number; beforeId?: number }): Promise<Action[]> {
+    const tag = options.incidentId === undefined ? undefined : incidentTag(options.incidentId);
+    return this.store.listRecords<ActionBody>(ACTION, { tag, limit: options.limit, beforeId: options.beforeId, order: 'desc' });
+  }
+
+  /** Actions not yet final (restarts pick these up; a connecting agent gets its queued ones). */
+  async open(): Promise<Action[]> {
+    const out: Action[] = [];
+    for (let beforeId: number | undefined; ;) {
+      const page = await this.store.listRecords<ActionBody>(ACTION, { beforeId, limit: 1000, order: 'desc' });
+      out.push(...page.filter((action) => !FINAL.has(action.body.status)));
+      if (page.length < 1000) return out;
+      beforeId = page.at(-1)!.id;
+    }
+  }
+
+  async approve(id: number, by: string): Promise<Action> {
+    const action = await this.transition(id, by, 'action.approve', (body) => {
+      if (body.status !== 'pending_approval') throw new HttpError(409, `action ${id} is ${body.status}, not pending approval`);
+      const waits = body.requireVerdict && body.forensic?.verdict !== 'confirmed';
+      return { ...body, status: waits ? 'waiting_verdict' : 'queued', approvedBy: by };
+    });
+    return action.body.status === 'queued' ? this.dispatch(id) : action;
+  }
+
+  async cancel(id: number, by: string, reason = 'cancelled'): Promise<Action> {
+    return this.transition(id, by, 'action.cancel', (body) => {
+      if (!['pending_approval', 'waiting_verdict', 'queued'].includes(body.status))
+        throw new HttpError(409, `action ${id} is ${body.status}: only actions not yet sent can be cancelled`);
+      return { ...body, status: 'cancelled', cancelledBy: by, error: reason, completedAt: Date.now() };
+    });
+  }
+
+  /** A verdict came: actions waiting for it go ahead (confirmed) or are cancelled. */
+  async verdictReached(id: number, forensic: ForensicRecord): Promise<Action> {
+    const action = await this.mutate(id, (body) => {
+      if (body.status !== 'waiting_verdict') return { ...body, forensic };
+      if (forensic.verdict === 'confirmed') return { ...body, forensic, status: 'queued' };
+      return { ...body, forensic, status: 'cancelled', error: `forensic verdict ${forensic.verdict}`, completedAt: Date.now() };
+    });
+    return action.body.status === 'queued' ? this.dispatch(id) : action;
+  }
+
+  /**
+   * Signs and sends a queued action. An agent action waits in `queued` while its agent is offline
+   * and goes out when it connects; a fleet action goes to every agent in `targets` now (agents
+   * offline now get the whole blocklist when they connect).
+   */
+  async dispatch(id: number, targets: string[] = []): Promise<Action> {
+    const action = await this.get(id);
+    if (!action || action.body.status !== 'queued') return action!;
+    if (action.body.fleet) return this.dispatchFleet(action, targets);
+    const agentId = action.body.agentId!;
+    const command = this.command(action, agentId);
+    if (!this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) })) return action;
+    return this.mutate(id, (body) => ({ ...body, status: 'sent', commandId: command.id, sentAt: Date.now() }), 'status');
+  }
+
+  /** Sends a housekeeping command that belongs to no action (the blocklist at connect). */
+  sendUnrecorded<T extends ActionType>(agentId: string, type: T, params: ActionParams[T]): boolean {
+    const now = Date.now();
+    const command: CommandPayload = {
+      id: randomUUID(),
+      actionId: null,
+      agentId,
+      type,
+      params,
+      issuedAt: now,
+      expiresAt: now + COMMAND_TTL_MS,
+    };
+    return this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) });
+  }
+
+  /** A command result from an agent. */
+  async result(agentId: string, result: CommandResult): Promise<void> {
+    if (result.actionId === null) return;
+    const action = await this.get(result.actionId);
+    if (!action) return;
+    if (action.body.fleet) return this.delivered(action.id, agentId, result);
+    if (action.body.agentId !== agentId) return;
+    const updated = await this.mutate(
+      action.id,
+      (body) => ({
+        ...body,
+        status: result.status,
+        enforcedAt: result.enforcedAt ?? null,
+        completedAt: Date.now(),
+        error: result.error ?? null,
+        verification: result.verification ?? [],
+        output: result.output ?? null,
+      }),
+      'result',
+    );
+    await this.audit.record({ name: `agent:${updated.body.hostname ?? agentId}` }, 'action.result', `action:${action.id}`, {
+      status: result.status,
+      error: result.error,
+      verification: result.verification,
+      enforced_at: result.enforcedAt,
+    });
+  }
+
+  /** Applies a change to an action's body, one at a time per action. */
+  mutate(id: number, change: (body: ActionBody) => ActionBody, event?: 'result' | 'status'): Promise<Action> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const current = await this.get(id);
+      if (!current) throw new HttpError(404, `no action ${id}`);
+      const updated = await this.store.updateRecord<ActionBody>(ACTION, id, change(current.body));
+      return updated!;
+    });
+    const settled = next.catch(() => undefined);
+    this.queues.set(id, settled);
+    void settled.then(() => {
+      if (this.queues.get(id) === settled) this.queues.delete(id);
+    });
+    return next.then((action) => {
+      if (event) this.emit(action, event);
+      return action;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.deliveryTimer) clearTimeout(this.deliveryTimer);
+    await this.flushDeliveries();
+    await Promise.all(this.queues.values());
+  }
+
+  private async transition(id: number, by: string, auditAction: string, change: (body: ActionBody) => ActionBody): Promise<Action> {
+    const action = await this.mutate(id, change, 'status');
+    await this.audit.record({ name: by }, auditAction, `action:${id}`, { status: action.body.status, reason: action.body.error });
+    return action;
+  }
+
+  private async dispatchFleet(action: Action, targets: string[]): Promise<Action> {
+    const now = Date.now();
+    const deliveries: Record<string, Delivery> = {};
+    for (const agentId of targets) {
+      const command = this.command(action, agentId);
+      if (this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) }))
+        deliveries[agentId] = { status: 'sent', at: now };
+    }
+    const status: ActionStatus = Object.keys(deliveries).length === 0 ? 'succeeded' : 'sent';
+    return this.mutate(
+      action.id,
+      (body) => ({ ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null }),
+      'status',
+    );
+  }
+
+  /** Fleet results are gathered and written together: one write per quarter second, not one per agent. */
+  private async delivered(id: number, agentId: string, result: CommandResult): Promise<void> {
+    const status = result.status === 'succeeded' ? 'succeeded' : result.status;
+    let pending = this.pendingDeliveries.get(id);
+    if (!pending) this.pendingDeliveries.set(id, (pending = new Map()));
+    pending.set(agentId, { status, at: Date.now(), enforcedAt: result.enforcedAt, error: result.error });
+    this.deliveryTimer ??= setTimeout(() => void this.flushDeliveries(), DELIVERY_FLUSH_MS);
+  }
+
+  private async flushDeliveries(): Promise<void> {
+    this.deliveryTimer = undefined;
+    const batches = [...this.pendingDeliveries];
+    this.pendingDeliveries.clear();
+    for (const [id, arrived] of batches) {
+      const action = await this.mutate(
+        id,
+        (body) => {
+          const deliveries = { ...body.deliveries, ...Object.fromEntries(arrived) };
+          const answered = Object.values(deliveries).filter((d) => d.status !== 'sent');
+          const done = answered.length === Object.keys(deliveries).length;
+          const failed = answered.filter((d) => d.status !== 'succeeded').length;
+          const status: ActionStatus = !done ? 'sent' : failed > 0 ? 'failed' : 'succeeded';
+          return {
+            ...body,
+            deliveries,
+            status,
+            completedAt: done ? Date.now() : null,
+            error: failed > 0 ? `${failed} agents failed` : null,
+          };
+        },
+        'result',
+      );
+      if (FINAL.has(action.body.status)) {
+        const deliveries = Object.values(action.body.deliveries ?? {});
+        await this.audit.record({ name: 'system' }, 'action.result', `action:${id}`, {
+          status: action.body.status,
+          agents: deliveries.length,
+          succeeded: deliveries.filter((d) => d.status === 'succeeded').length,
+        });
+      }
+    }
+  }
+
+  private command(action: Action, agentId: string): CommandPayload {
+    const now = Date.now();
+    return {
+      id: randomUUID(),
+      actionId: action.id,
+      agentId,
+      type: action.body.type,
+      params: action.body.params,
+      issuedAt: now,
+      expiresAt: now + COMMAND_TTL_MS,
+    };
+  }
+
+  private emit(action: Action, change: 'created' | 'result' | 'status'): void {
+    for (const listener of this.listeners) listener(action, change);
+  }
+}
+
+function incidentTag(incidentId: number): string {
+  return `incident:${incidentId}`;
+}
+
+/** The API's view of an action. */
+export function actionView(action: Action): Record<string, unknown> {
+  const b = action.body;
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: action.id,
+    type: b.type,
+    agent_id: b.agentId,
+    hostname: b.hostname,
+    fleet: b.fleet,
+    params: b.params,
+    status: b.status,
+    mode: b.mode,
+    triggered_by: b.triggeredBy,
+    playbook_id: b.playbookId,
+    alert_id: b.alertId,
+    incident_id: b.incidentId,
+    reason: b.reason,
+    require_verdict: b.requireVerdict,
+    parent_id: b.parentId,
+    approved_by: b.approvedBy,
+    cancelled_by: b.cancelledBy,
+    created: iso(b.created),
+    sent_at: iso(b.sentAt),
+    enforced_at: iso(b.enforcedAt),
+    completed_at: iso(b.completedAt),
+    error: b.error,
+    verification: b.verification,
+    output: b.output,
+    deliveries: b.deliveries,
+    forensic: b.forensic,
+  };
+}

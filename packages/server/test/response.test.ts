@@ -1,0 +1,272 @@
+/**
+ * Agents and response over real HTTP and WebSockets on loopback, on both stores: enrollment,
+ * the agent socket, events stamped with the enrolled identity, signed commands, the action
+ * lifecycle (manual, playbook with approval, cancel), evidence with its digest, the fleet
+ * blocklist and its exports, the playbook API and the audit trail. The agent here speaks the
+ * protocol as the real one does (the real agent on real hosts is the containment test's).
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { verifyCommand, type CommandPayload, type ServerMessage } from '@firebreak/core';
+import WebSocket from 'ws';
+import { backends } from './support/backends.js';
+import { eventually, ndjson, processEvent, startTestServer, type TestServer } from './support/server.js';
+
+/** One enrolled agent's socket, speaking the protocol: it verifies every command with the pinned key. */
+class ProtocolAgent {
+  readonly messages: ServerMessage[] = [];
+  readonly commands: CommandPayload[] = [];
+  private readonly seen = new Set<string>();
+  private constructor(
+    readonly socket: WebSocket,
+    readonly id: string,
+    publicKeyPem: string,
+  ) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as ServerMessage;
+      this.messages.push(message);
+      if (message.type !== 'command') return;
+      const check = verifyCommand(message.command, { publicKeyPem, agentId: id, now: Date.now(), seen: (c) => this.seen.has(c) });
+      assert.ok(check.ok, check.ok ? '' : check.reason);
+      this.seen.add(check.command.id);
+      this.commands.push(check.command);
+    });
+  }
+
+  static async connect(url: string, enrolled: { agent_id: string; secret: string; server_public_key: string }): Promise<ProtocolAgent> {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/api/v1/agents/connect`, {
+      headers: { authorization: `Bearer ${enrolled.agent_id}.${enrolled.secret}` },
+    });
+    // Listening before the socket opens: the server's welcome can arrive with the upgrade's answer.
+    const agent = new ProtocolAgent(socket, enrolled.agent_id, enrolled.server_public_key);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    agent.send({
+      type: 'hello',
+      version: 'test',
+      hostname: 'ignored',
+      os: 'linux',
+      isolated: false,
+      blocks: { sha256: 0, addresses: 0, domains: 0 },
+    });
+    return agent;
+  }
+
+  send(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  command(type: string): Promise<CommandPayload> {
+    return eventually(async () => this.commands.find((c) => c.type === type));
+  }
+
+  succeed(command: CommandPayload, output: Record<string, unknown> = {}): void {
+    const verification = [{ name: 'checked', ok: true }];
+    this.send({
+      type: 'result',
+      result: { commandId: command.id, actionId: command.actionId, status: 'succeeded', enforcedAt: Date.now(), verification, output },
+    });
+  }
+}
+
+const APPROVAL_PLAYBOOK = `id: approve-evil
+title: Isolate hosts running evil.exe, after approval
+when:
+  rule_ids: [7f1c2d3e-0000-4000-8000-000000000001]
+mode: approval
+actions:
+  - isolate
+  - collect_evidence
+`;
+
+for (const backend of backends) {
+  const skip = await backend.skip();
+  describe(`response on ${backend.name}`, { skip }, () => {
+    let t: TestServer;
+    let storeUrl: string | undefined;
+    let enrolled: { agent_id: string; secret: string; server_public_key: string };
+    let agent: ProtocolAgent;
+    before(async () => {
+      storeUrl = backend.store();
+      t = await startTestServer({ store: storeUrl });
+    });
+    after(async () => {
+      agent?.socket.close();
+      await t?.close();
+      await backend.cleanup(storeUrl);
+    });
+
+    test('enrollment: admins mint one-time tokens; the agent gets its own credential, kept hashed', async () => {
+      assert.equal((await t.request('POST', '/api/v1/agents/enroll-tokens', { token: t.tokens.responder, body: {} })).status, 403);
+      const minted = await t.request('POST', '/api/v1/agents/enroll-tokens', { body: { tags: ['linux-server'] } });
+      assert.equal(minted.status, 201);
+      const enroll = (token: string): ReturnType<TestServer['request']> =>
+        t.request('POST', '/api/v1/agents/enroll', { token: null, body: { token, hostname: 'web-01', os: 'linux' } });
+      const first = await enroll(minted.json.token);
+      assert.equal(first.status, 201, first.text);
+      enrolled = first.json;
+      assert.match(enrolled.server_public_key, /BEGIN PUBLIC KEY/);
+      assert.equal((await enroll(minted.json.token)).status, 401, 'the token is used up');
+      assert.equal((await enroll('fbe_unknown')).status, 401);
+      const stored = await t.server.parts.store.findRecord<{ credentialHash: string }>('agent', enrolled.agent_id);
+      assert.equal(stored?.body.credentialHash, createHash('sha256').update(enrolled.secret).digest('hex'));
+      assert.ok(!JSON.stringify(stored).includes(enrolled.secret), 'the secret itself is not stored');
+      const { agents } = (await t.request('GET', '/api/v1/agents', { token: t.tokens.viewer })).json;
+      assert.deepEqual(
+        agents.map((a: Record<string, unknown>) => [a.id, a.hostname, a.status, a.isolated, a.tags]),
+        [[enrolled.agent_id, 'web-01', 'offline', false, ['linux-server']]],
+      );
+    });
+
+    test('the agent socket takes only the agent credential; a connected agent is online and welcomed', async () => {
+      const wrong = new WebSocket(`${t.url.replace('http', 'ws')}/api/v1/agents/connect`, {
+        headers: { authorization: `Bearer ${enrolled.agent_id}.wrong-secret` },
+      });
+      const refused = await new Promise<number>((resolve) =>
+        wrong.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+      );
+      assert.equal(refused, 401);
+      agent = await ProtocolAgent.connect(t.url, enrolled);
+      await eventually(async () => agent.messages.some((m) => m.type === 'welcome') || undefined);
+      await eventually(async () => agent.commands.some((c) => c.type === 'sync_blocks') || undefined);
+      await eventually(async () => ((await t.request('GET', '/api/v1/agents')).json.agents[0].status === 'online' ? true : undefined));
+    });
+
+    test('events are stored under the enrolled identity and acknowledged once stored', async () => {
+      agent.send({
+        type: 'events',
+        seq: 1,
+        events: [{ _kind: 'process_creation', Computer: 'someone-else', Image: '/usr/bin/id', '@timestamp': new Date().toISOString() }],
+      });
+      await eventually(async () => agent.messages.some((m) => m.type === 'ack' && m.seq === 1) || undefined);
+      const { events } = (await t.request('GET', '/api/v1/events?host=web-01&limit=10')).json;
+      assert.equal(events.length, 1);
+      assert.equal(events[0].fields.Computer, 'web-01', 'the event cannot claim another host');
+      assert.equal(events[0].fields.AgentId, enrolled.agent_id);
+      assert.equal(events[0].fields._source, 'firebreak-agent');
+    });
+
+    test('a manual action goes out signed, and the agent’s verified result is recorded with its audit trail', async () => {
+      const body = { type: 'isolate', agent_id: enrolled.agent_id, reason: 'suspicious beacon' };
+      assert.equal((await t.request('POST', '/api/v1/actions', { token: t.tokens.analyst, body })).status, 403);
+      assert.equal(
+        (await t.request('POST', '/api/v1/actions', { token: t.tokens.responder, body: { ...body, type: 'sync_blocks' } })).status,
+        400,
+      );
+      const created = await t.request('POST', '/api/v1/actions', { token: t.tokens.responder, body });
+      assert.equal(created.status, 201, created.text);
+      const command = await agent.command('isolate');
+      assert.equal(command.actionId, created.json.id);
+      agent.succeed(command);
+      const done = await eventually(async () => {
+        const action = (await t.request('GET', `/api/v1/actions/${created.json.id}`)).json;
+        return action.status === 'succeeded' ? action : undefined;
+      });
+      assert.equal(done.triggered_by, 'responder token');
+      assert.deepEqual(done.verification, [{ name: 'checked', ok: true }]);
+      await eventually(async () => ((await t.request('GET', '/api/v1/agents')).json.agents[0].isolated ? true : undefined));
+      const { entries } = (await t.request('GET', '/api/v1/audit?limit=1000')).json;
+      const trail = entries
+        .filter((e: { target: string }) => e.target === `action:${created.json.id}`)
+        .map((e: { action: string }) => e.action);
+      assert.deepEqual(trail, ['action.create', 'action.result']);
+    });
+
+    test('a playbook in approval mode waits for a responder; approve sends, cancel stops', async () => {
+      // The last test isolated the host, and an isolated host is not isolated twice: release it first.
+      const release = await t.request('POST', '/api/v1/actions', {
+        token: t.tokens.responder,
+        body: { type: 'release', agent_id: enrolled.agent_id },
+      });
+      agent.succeed(await eventually(async () => agent.commands.find((c) => c.actionId === release.json.id)));
+      await eventually(async () => ((await t.request('GET', '/api/v1/agents')).json.agents[0].isolated ? undefined : true));
+      const put = await t.request('POST', '/api/v1/playbooks', {
+        body: APPROVAL_PLAYBOOK,
+        headers: { 'content-type': 'application/yaml' },
+      });
+      assert.equal(put.status, 201, put.text);
+      const bad = await t.request('POST', '/api/v1/playbooks', { body: 'id: x\ntitle: X\nwhen:\n  min_level: high\nactions: [explode]\n' });
+      assert.equal(bad.status, 400);
+      assert.match(bad.json.error, /^request body:5: actions\[0\]: unknown action "explode"/);
+      await t.request('POST', '/api/v1/ingest?format=flat', {
+        token: t.tokens.ingest,
+        body: ndjson([processEvent(1, 'C:\\evil.exe', { Computer: 'web-01' })]),
+      });
+      const pending = await eventually(async () => {
+        const { actions } = (await t.request('GET', '/api/v1/actions?status=pending_approval')).json;
+        return actions.length === 2 ? actions : undefined;
+      });
+      const isolate = pending.find((a: { type: string }) => a.type === 'isolate');
+      const evidence = pending.find((a: { type: string }) => a.type === 'collect_evidence');
+      assert.equal(isolate.playbook_id, 'approve-evil');
+      assert.equal((await t.request('POST', `/api/v1/actions/${isolate.id}/approve`, { token: t.tokens.analyst })).status, 403);
+      const approved = await t.request('POST', `/api/v1/actions/${isolate.id}/approve`, { token: t.tokens.responder });
+      assert.equal(approved.json.approved_by, 'responder token');
+      const command = await eventually(async () => agent.commands.find((c) => c.actionId === isolate.id));
+      assert.equal(command.type, 'isolate');
+      const cancelled = await t.request('POST', `/api/v1/actions/${evidence.id}/cancel`, { token: t.tokens.responder });
+      assert.equal(cancelled.json.status, 'cancelled');
+      assert.equal(
+        (await t.request('POST', `/api/v1/actions/${isolate.id}/cancel`, { token: t.tokens.responder })).status,
+        409,
+        'a sent action cannot be cancelled',
+      );
+      assert.equal((await t.request('POST', `/api/v1/actions/${evidence.id}/approve`, { token: t.tokens.responder })).status, 409);
+    });
+
+    test('evidence is kept only when it matches its digest, and served with it', async () => {
+      const created = await t.request('POST', '/api/v1/actions', {
+        token: t.tokens.responder,
+        body: { type: 'collect_evidence', agent_id: enrolled.agent_id, params: { pid: 1 } },
+      });
+      const command = await eventually(async () => agent.commands.find((c) => c.actionId === created.json.id));
+      const bundle = JSON.stringify({ agentId: enrolled.agent_id, hostname: 'web-01', collectedAt: Date.now(), processes: [] });
+      const sha256 = createHash('sha256').update(bundle).digest('hex');
+      agent.send({ type: 'evidence', commandId: command.id, actionId: command.actionId, sha256: '0'.repeat(64), bundle });
+      agent.send({ type: 'evidence', commandId: command.id, actionId: command.actionId, sha256, bundle });
+      agent.succeed(command, { sha256 });
+      const stored = await eventually(
+        async () => (await t.server.parts.store.listRecords<{ sha256: string }>('evidence', { limit: 10 }))[0],
+      );
+      assert.equal(stored.body.sha256, sha256);
+      assert.equal(
+        (await t.server.parts.store.listRecords('evidence', { limit: 10 })).length,
+        1,
+        'the bundle with the wrong digest was dropped',
+      );
+      const served = (await t.request('GET', `/api/v1/evidence/${stored.id}`, { token: t.tokens.viewer })).json;
+      assert.equal(served.sha256, sha256);
+      assert.equal(served.bundle.hostname, 'web-01');
+      const raw = await t.request('GET', `/api/v1/evidence/${stored.id}/raw`, { token: t.tokens.viewer });
+      assert.equal(createHash('sha256').update(raw.text).digest('hex'), sha256, 'the exact bytes are kept');
+    });
+
+    test('blocklist: indicators go to every connected agent at once and out as RPZ and plain lists', async () => {
+      const invalid = await t.request('POST', '/api/v1/indicators', {
+        token: t.tokens.responder,
+        body: { indicators: [{ type: 'ip', value: '10.0.0.300' }] },
+      });
+      assert.equal(invalid.status, 400);
+      const indicators = [
+        { type: 'ip', value: '203.0.113.66' },
+        { type: 'domain', value: 'Update.Evil.Example.' },
+        { type: 'url', value: 'https://update.evil.example/icon.ico' },
+      ];
+      const added = await t.request('POST', '/api/v1/indicators', { token: t.tokens.responder, body: { indicators } });
+      assert.equal(added.status, 201, added.text);
+      const block = await agent.command('block_ip');
+      assert.deepEqual(block.params, { addresses: ['203.0.113.66'] });
+      assert.deepEqual((await agent.command('block_domain')).params, { domains: ['update.evil.example'] });
+      const rpz = (await t.request('GET', '/api/v1/export/rpz', { token: t.tokens.viewer })).text;
+      assert.match(rpz, /^update\.evil\.example\s+CNAME\s+\.$/m);
+      assert.match(rpz, /^\*\.update\.evil\.example\s+CNAME\s+\.$/m);
+      assert.match((await t.request('GET', '/api/v1/export/ips.txt')).text, /^203\.0\.113\.66$/m);
+      assert.match((await t.request('GET', '/api/v1/export/urls.txt')).text, /^https:\/\/update\.evil\.example\/icon\.ico$/m);
+      const ipId = added.json.added.find((i: { type: string }) => i.type === 'ip').id;
+      const before = agent.commands.filter((c) => c.type === 'sync_blocks').length;
+      assert.equal((await t.request('DELETE', `/api/v1/indicators/${ipId}`, { token: t.tokens.responder })).status, 200);
+      const sync = await eventually(async () => agent.commands.filter((c) => c.type === 'sync_blocks')[before]);
+      assert.deepEqual(sync.params, { sha256: [], addresses: [], domains: ['update.evil.example'] });
+    });
+  });
+}
