@@ -26,8 +26,8 @@ test(
   async () => {
     const { api, reach, until, lan } = lab;
     const host2 = lan.hosts.host2!.address;
-    for (const host of LAB_HOSTS) assert.ok(await reach(host, lab.c2, C2_PORT), `${host} reaches the C2 before anything happens`);
-    assert.ok(await reach('host1', host2, SERVICE_PORT), 'host1 reaches host2 before');
+    for (const host of LAB_HOSTS) assert.ok(lab.before.c2[host], `${host} reaches the C2 before anything happens`);
+    assert.ok(lab.before.host1ToHost2, 'host1 reaches host2 before');
 
     const trojan = await lab.startTrojan();
     const isolation = await until('host1 isolated', async () => {

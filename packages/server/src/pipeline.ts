@@ -50,6 +50,11 @@ interface WriteRequest {
 /** Told of alerts once they are stored and in incidents, with the fields of their events. */
 export type AlertListener = (alerts: readonly StoredAlert[], fields: (eventId: number) => Record<string, unknown> | undefined) => void;
 
+/** An alert for a stored event that holds a known-bad value (see response/indicator-hits.ts). */
+export interface IndicatorSource {
+  alertFor(record: SerializedEventRecord, eventId: number): AlertRecord | undefined;
+}
+
 export class Pipeline {
   private readonly writes: WriteRequest[] = [];
   private writing = false;
@@ -63,6 +68,7 @@ export class Pipeline {
   private markStopped = false;
   private idle: (() => void)[] = [];
   private readonly alertListeners: AlertListener[] = [];
+  private indicators: IndicatorSource | undefined;
   private roomWaiters: (() => void)[] = [];
 
   constructor(
@@ -220,6 +226,13 @@ export class Pipeline {
           alerts.push(alertOf(detection, batch.ids[index]!));
           evidence.set(batch.ids[index]!, batch.records[index]!);
         }
+      if (this.indicators)
+        batch.records.forEach((record, i) => {
+          const alert = this.indicators!.alertFor(record, batch.ids[i]!);
+          if (!alert) return;
+          alerts.push(alert);
+          evidence.set(batch.ids[i]!, record);
+        });
     }
     const stored = alerts.length === 0 ? [] : await this.store.insertAlerts(alerts);
     if (stored.length > 0) await this.raise(stored, (id) => fieldsOf(evidence.get(id)));
@@ -251,6 +264,11 @@ export class Pipeline {
     const grouped = await this.incidents.assign(alerts, fields);
     for (const alert of grouped) this.feed.publish('alert', alertView(alert));
     for (const listener of this.alertListeners) listener(grouped, fields);
+  }
+
+  /** Stored events are checked against these indicators too (the fleet blocklist): a hit is an `ioc` alert. */
+  watchIndicators(source: IndicatorSource): void {
+    this.indicators = source;
   }
 
   onAlerts(listener: AlertListener): void {

@@ -33,6 +33,7 @@ import { ActionService } from './response/actions.js';
 import { AgentRegistry } from './response/agents.js';
 import { Blocklist } from './response/blocklist.js';
 import { FleetKnowledge } from './response/fleet.js';
+import { IndicatorWatch } from './response/indicator-hits.js';
 import { AgentHub } from './response/hub.js';
 import { loadSigningKeys } from './response/keys.js';
 import { PlaybookLibrary } from './response/playbooks.js';
@@ -235,6 +236,7 @@ async function startResponse(
   await service.start();
   hub.handle(service);
   pipeline.onAlerts((alerts, fields) => service.alerts(alerts, fields));
+  pipeline.watchIndicators(new IndicatorWatch(blocklist));
   return {
     registry,
     hub,

@@ -69,6 +69,27 @@ class ProtocolAgent {
   }
 }
 
+const IOC_PLAYBOOKS = [
+  `id: contain-ioc
+title: Isolate a host that reaches a blocked indicator, for a second unless the verdict confirms
+when:
+  indicator_hit: true
+mode: automatic
+actions: [isolate]
+guardrails:
+  release_after: 1s
+`,
+  `id: kill-when-confirmed
+title: Kill the process behind an indicator hit once forensics confirms
+when:
+  indicator_hit: true
+mode: automatic
+actions:
+  - kill_process
+require_verdict: confirmed
+`,
+];
+
 const APPROVAL_PLAYBOOK = `id: approve-evil
 title: Isolate hosts running evil.exe, after approval
 when:
@@ -267,6 +288,69 @@ for (const backend of backends) {
       assert.equal((await t.request('DELETE', `/api/v1/indicators/${ipId}`, { token: t.tokens.responder })).status, 200);
       const sync = await eventually(async () => agent.commands.filter((c) => c.type === 'sync_blocks')[before]);
       assert.deepEqual(sync.params, { sha256: [], addresses: [], domains: ['update.evil.example'] });
+    });
+
+    test('an indicator hit raises an ioc alert; unconfirmed, the isolation is released after release_after and the verdict-gated kill is cancelled', async () => {
+      for (const yaml of IOC_PLAYBOOKS) assert.equal((await t.request('POST', '/api/v1/playbooks', { body: yaml })).status, 201);
+      // The fleet has talked to this address before: a hit on it is no proof of compromise by itself.
+      const seenBefore = { _kind: 'network_connection', Image: '/usr/bin/curl', DestinationIp: '198.51.100.20', DestinationPort: 443 };
+      agent.send({ type: 'events', seq: 2, events: [{ ...seenBefore, '@timestamp': new Date(Date.now() - 60_000).toISOString() }] });
+      await eventually(async () => agent.messages.some((m) => m.type === 'ack' && m.seq === 2) || undefined);
+      await t.request('POST', '/api/v1/indicators', {
+        token: t.tokens.responder,
+        body: { indicators: [{ type: 'ip', value: '198.51.100.20' }] },
+      });
+      const hit = { ...seenBefore, '@timestamp': new Date().toISOString(), ProcessId: 4242, ProcessStartTicks: 99 };
+      agent.send({ type: 'events', seq: 3, events: [hit] });
+      const alert = await eventually(async () => (await t.request('GET', '/api/v1/alerts?kind=ioc')).json.alerts[0]);
+      assert.equal(alert.rule_title, 'Indicator hit: ip 198.51.100.20');
+      assert.deepEqual(alert.matched, { DestinationIp: '198.51.100.20' });
+      const isolate = await eventually(async () =>
+        agent.commands.find((c) => c.type === 'isolate' && c.actionId !== null && c.issuedAt >= Date.parse(alert.created)),
+      );
+      agent.succeed(isolate);
+      const evidence = await eventually(async () =>
+        agent.commands.find((c) => c.type === 'collect_evidence' && c.issuedAt >= Date.parse(alert.created)),
+      );
+      const bundle = JSON.stringify({
+        agentId: enrolled.agent_id,
+        hostname: 'web-01',
+        collectedAt: Date.now(),
+        process: null,
+        ancestors: [],
+        descendants: [],
+        openFiles: [],
+        sockets: [],
+        executable: null,
+        persistence: [],
+        recentPersistence: [],
+        authLog: [],
+        processes: [],
+      });
+      agent.send({
+        type: 'evidence',
+        commandId: evidence.id,
+        actionId: evidence.actionId,
+        sha256: createHash('sha256').update(bundle).digest('hex'),
+        bundle,
+      });
+      agent.succeed(evidence);
+      const { actions } = (await t.request('GET', '/api/v1/actions?limit=50')).json;
+      const kill = actions.find((a: { type: string; alert_id: number }) => a.type === 'kill_process' && a.alert_id === alert.id);
+      const cancelled = await eventually(async () => {
+        const action = (await t.request('GET', `/api/v1/actions/${kill.id}`)).json;
+        return action.status === 'cancelled' ? action : undefined;
+      });
+      assert.match(cancelled.error, /forensic verdict (inconclusive|refuted)/);
+      assert.ok(!agent.commands.some((c) => c.actionId === kill.id), 'the kill never went out');
+      const release = await eventually(
+        async () => agent.commands.find((c) => c.type === 'release' && c.issuedAt >= Date.parse(alert.created)),
+        5000,
+      );
+      const released = (await t.request('GET', `/api/v1/actions/${release.actionId}`)).json;
+      assert.equal(released.mode, 'automatic');
+      assert.match(released.reason, /release_after/);
+      assert.ok(Date.parse(released.created) - Date.parse(alert.created) >= 1000, 'not before release_after');
     });
   });
 }

@@ -616,6 +616,8 @@ export class ProcSampler {
     events: Record<string, unknown>[],
   ): Promise<void> {
     const sockets = await readSocketTables(SAMPLED_SOCKETS);
+    // Connections are timed when the table was read: a slow first sample (hashing every program) must not date them earlier.
+    const readAt = Math.max(now, Date.now());
     const listening = listeningPorts(sockets);
     const open = new Set<string>();
     const fresh: RawSocket[] = [];
@@ -630,7 +632,7 @@ export class ProcSampler {
     for (const socket of fresh) {
       const pid = this.owners.get(socket.inode);
       const owner = pid === undefined ? undefined : this.processes.get(pid)?.info;
-      const event = connectionEvent(socket, owner, listening, this.options.hostname, now);
+      const event = connectionEvent(socket, owner, listening, this.options.hostname, readAt);
       if (baseline) event.Baseline = true;
       events.push(event);
     }

@@ -67,7 +67,9 @@ export class DiskQueue {
   private queuedEvents: number;
   /** File changes (appends, deletions, meta writes) run one at a time, in call order. */
   private chain: Promise<unknown> = Promise.resolve();
-  private ackFlush: Promise<void> | null = null;
+  /** The flush of acknowledgements not started yet (later acks join it), and the latest flush, started or not. */
+  private pendingFlush: Promise<void> | null = null;
+  private latestFlush: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
@@ -199,16 +201,19 @@ export class DiskQueue {
   /** Acknowledges every batch up to `seq`; resolves once fully acknowledged segments are deleted and the mark is on disk. */
   ack(seq: number): Promise<void> {
     const through = Math.min(seq, this.lastSeqValue);
-    if (through <= this.meta.acked) return this.ackFlush ?? Promise.resolve();
+    if (through <= this.meta.acked) return this.latestFlush;
     this.queuedEvents -= this.countEvents(this.meta.acked, through);
     this.meta.acked = through;
     // One flush serves every ack made before it starts.
-    this.ackFlush ??= this.exclusive(async () => {
-      this.ackFlush = null;
-      await this.deleteSegments((segment) => (segment.records.at(-1)?.seq ?? 0) <= this.meta.acked);
-      await this.writeMeta();
-    });
-    return this.ackFlush;
+    if (!this.pendingFlush) {
+      this.pendingFlush = this.exclusive(async () => {
+        this.pendingFlush = null;
+        await this.deleteSegments((segment) => (segment.records.at(-1)?.seq ?? 0) <= this.meta.acked);
+        await this.writeMeta();
+      });
+      this.latestFlush = this.pendingFlush;
+    }
+    return this.pendingFlush;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -46,4 +47,31 @@ export async function selfSignedCertificate(dir: string): Promise<{ key: string;
     cert,
   ]);
   return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
+}
+
+const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
+
+/**
+ * Runs `cleanup` when the test ends: last registered first (an agent stops before its directory is
+ * removed), and every one of them even when one fails.
+ */
+export function onCleanup(t: TestContext, cleanup: () => unknown): void {
+  let stack = cleanups.get(t);
+  if (!stack) {
+    const registered: (() => unknown)[] = [];
+    cleanups.set(t, registered);
+    t.after(async () => {
+      const failures: unknown[] = [];
+      for (const run of registered.reverse()) {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
+    });
+    stack = registered;
+  }
+  stack.push(cleanup);
 }

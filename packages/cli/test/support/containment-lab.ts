@@ -27,6 +27,8 @@ export interface Lab {
   /** The API, as the admin. */
   api(method: string, path: string, body?: unknown): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- whatever the API answers
   agentIds: Record<string, string>;
+  /** Reachability measured before the agents started: each host to the C2, host1 to host2. */
+  before: { c2: Record<string, boolean>; host1ToHost2: boolean };
   c2: string;
   /** What the agents printed (for a failing test's message). */
   agentLog: string[];
@@ -76,6 +78,15 @@ export async function startLab(options: { sampleMs?: number; log?: (line: string
       `require('net').createServer((s) => { s.on('error', () => {}); s.on('data', () => {}); }).listen(${port}, () => console.log('listening'))`;
     await started(lan.spawn('c2', process.execPath, ['-e', listen(C2_PORT)]));
     await started(lan.spawn('host2', process.execPath, ['-e', listen(SERVICE_PORT)]));
+    const reach = async (from: string, address: string, port: number): Promise<boolean> => {
+      const script = `const s = require('net').connect(${port}, '${address}'); s.setTimeout(700, () => process.exit(1)); s.on('connect', () => process.exit(0)); s.on('error', () => process.exit(1));`;
+      return (await lan.exec(from, process.execPath, ['-e', script], { timeoutMs: 5000 })).code === 0;
+    };
+    // Before any agent runs: connections the agents saw would make the C2 a destination the fleet knows.
+    const before = {
+      c2: Object.fromEntries(await Promise.all(LAB_HOSTS.map(async (host) => [host, await reach(host, lan.hosts.c2!.address, C2_PORT)]))),
+      host1ToHost2: await reach('host1', lan.hosts.host2!.address, SERVICE_PORT),
+    };
 
     const agentProcesses: Record<string, ChildProcess> = {};
     const runAgent = (host: string, extra: string[]): void => {
@@ -100,12 +111,10 @@ export async function startLab(options: { sampleMs?: number; log?: (line: string
       server,
       api,
       agentIds: {},
+      before,
       c2: lan.hosts.c2!.address,
       agentLog,
-      reach: async (from, address, port) => {
-        const script = `const s = require('net').connect(${port}, '${address}'); s.setTimeout(700, () => process.exit(1)); s.on('connect', () => process.exit(0)); s.on('error', () => process.exit(1));`;
-        return (await lan.exec(from, process.execPath, ['-e', script], { timeoutMs: 5000 })).code === 0;
-      },
+      reach,
       restartAgent: async (host) => {
         const old = agentProcesses[host]!;
         const exited = new Promise((resolve) => old.once('exit', resolve));
@@ -151,6 +160,13 @@ export async function startLab(options: { sampleMs?: number; log?: (line: string
       20_000,
     );
     for (const agent of agents) lab.agentIds[agent.hostname] = agent.id;
+    // Ready once every agent's first sample (what already runs there) is stored: the trojan must come after it.
+    for (const host of LAB_HOSTS)
+      await until(
+        `${host}'s first sample`,
+        async () => (await api('GET', `/api/v1/events?host=${host}&limit=1`)).events.length > 0,
+        20_000,
+      );
     return lab;
   } catch (error) {
     await server?.close().catch(() => undefined);

@@ -101,8 +101,11 @@ export interface CommandResult {
 /** What the agent tells the server. */
 export type AgentMessage =
   | { type: 'hello'; version: string; hostname: string; os: string; isolated: boolean; blocks: BlockCounts }
-  | { type: 'heartbeat'; time: number; isolated: boolean; queued: number }
-  /** Normalized events (flat fields under Sigma's names); acknowledged by `seq` once stored. */
+  | { type: 'heartbeat'; time: number; isolated: boolean; queued: number; dropped?: number }
+  /**
+   * Normalized events (flat fields under Sigma's names); acknowledged by `seq` once stored. An ack
+   * acknowledges every batch up to its seq; seqs only grow, across agent restarts too.
+   */
   | { type: 'events'; seq: number; events: Record<string, unknown>[] }
   | { type: 'inventory'; inventory: Inventory }
   | { type: 'result'; result: CommandResult }

@@ -185,7 +185,8 @@ export class ActionService {
 
   async approve(id: number, by: string): Promise<Action> {
     const action = await this.transition(id, by, 'action.approve', (body) => {
-      if (body.status !== 'pending_approval') throw new HttpError(409, `action ${id} is ${body.status}, not pending approval`);
+      if (body.status === 'waiting_verdict') return { ...body, status: 'queued', approvedBy: by }; // a responder overrides the verdict gate
+      if (body.status !== 'pending_approval') throw new HttpError(409, `action ${id} is ${body.status}, not pending approval or a verdict`);
       const waits = body.requireVerdict && body.forensic?.verdict !== 'confirmed';
       return { ...body, status: waits ? 'waiting_verdict' : 'queued', approvedBy: by };
     });
@@ -240,42 +241,53 @@ export class ActionService {
     return this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) });
   }
 
-  /** A command result from an agent. */
-  async result(agentId: string, result: CommandResult): Promise<void> {
-    if (result.actionId === null) return;
+  /** A command result from an agent; true when it was the one awaited for an agent action (and recorded). */
+  async result(agentId: string, result: CommandResult): Promise<boolean> {
+    if (result.actionId === null) return false;
     const action = await this.get(result.actionId);
-    if (!action) return;
-    if (action.body.fleet) return this.delivered(action.id, agentId, result);
-    if (action.body.agentId !== agentId) return;
+    if (!action) return false;
+    if (action.body.fleet) {
+      this.delivered(action.id, agentId, result);
+      return false;
+    }
+    let taken = false;
     const updated = await this.mutate(
       action.id,
-      (body) => ({
-        ...body,
-        status: result.status,
-        enforcedAt: result.enforcedAt ?? null,
-        completedAt: Date.now(),
-        error: result.error ?? null,
-        verification: result.verification ?? [],
-        output: result.output ?? null,
-      }),
+      (body) => {
+        // Only the answer to the command sent, once: an agent refusing a replay of it must not undo its result.
+        if (body.agentId !== agentId || body.commandId !== result.commandId || FINAL.has(body.status)) return body;
+        taken = true;
+        return {
+          ...body,
+          status: result.status,
+          enforcedAt: result.enforcedAt ?? null,
+          completedAt: Date.now(),
+          error: result.error ?? null,
+          verification: result.verification ?? [],
+          output: result.output ?? null,
+        };
+      },
       'result',
     );
+    if (!taken) return false;
     await this.audit.record({ name: `agent:${updated.body.hostname ?? agentId}` }, 'action.result', `action:${action.id}`, {
       status: result.status,
       error: result.error,
       verification: result.verification,
       enforced_at: result.enforcedAt,
     });
+    return true;
   }
 
-  /** Applies a change to an action's body, one at a time per action. */
+  /** Applies a change to an action's body, one at a time per action (a change returning the body it was given writes nothing). */
   mutate(id: number, change: (body: ActionBody) => ActionBody, event?: 'result' | 'status'): Promise<Action> {
     const previous = this.queues.get(id) ?? Promise.resolve();
     const next = previous.then(async () => {
       const current = await this.get(id);
       if (!current) throw new HttpError(404, `no action ${id}`);
-      const updated = await this.store.updateRecord<ActionBody>(ACTION, id, change(current.body));
-      return updated!;
+      const body = change(current.body);
+      // The same body back means no change: nothing is written.
+      return body === current.body ? current : (await this.store.updateRecord<ActionBody>(ACTION, id, body))!;
     });
     const settled = next.catch(() => undefined);
     this.queues.set(id, settled);
@@ -317,7 +329,7 @@ export class ActionService {
   }
 
   /** Fleet results are gathered and written together: one write per quarter second, not one per agent. */
-  private async delivered(id: number, agentId: string, result: CommandResult): Promise<void> {
+  private delivered(id: number, agentId: string, result: CommandResult): void {
     const status = result.status === 'succeeded' ? 'succeeded' : result.status;
     let pending = this.pendingDeliveries.get(id);
     if (!pending) this.pendingDeliveries.set(id, (pending = new Map()));

@@ -29,6 +29,8 @@ export interface AgentBody {
   isolated: boolean;
   revoked: boolean;
   inventory: Inventory | null;
+  /** The highest event batch seq stored (resent batches at or below it are acknowledged, not stored again). */
+  storedThrough?: number;
 }
 
 export interface EnrollTokenBody {
@@ -139,12 +141,12 @@ export class AgentRegistry {
     return next;
   }
 
-  /** Records that the agent was heard from; written at most every 30 s unless `force`. */
-  async seen(agentId: string, force = false): Promise<void> {
+  /** Records that the agent was heard from, and how far its events are stored; written at most every 30 s unless `force`. */
+  async seen(agentId: string, storedThrough: number | undefined, force = false): Promise<void> {
     const now = Date.now();
     if (!force && now - (this.lastSeenWritten.get(agentId) ?? 0) < LAST_SEEN_EVERY_MS) return;
     this.lastSeenWritten.set(agentId, now);
-    await this.update(agentId, (agent) => ({ ...agent, lastSeen: now }));
+    await this.update(agentId, (agent) => ({ ...agent, lastSeen: now, storedThrough: storedThrough ?? agent.storedThrough }));
   }
 }
 

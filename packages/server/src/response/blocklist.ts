@@ -39,6 +39,8 @@ export function canonicalIndicator(type: IndicatorType, value: string): string |
 
 export class Blocklist {
   private indicators: Indicator[] = [];
+  /** `type:value` of every indicator, for the per-event lookups. */
+  private keys = new Set<string>();
 
   constructor(private readonly store: Store) {}
 
@@ -51,6 +53,11 @@ export class Blocklist {
       afterId = page.at(-1)!.id;
     }
     this.indicators = all;
+    this.keys = new Set(all.map((i) => `${i.body.type}:${i.body.value}`));
+  }
+
+  get size(): number {
+    return this.keys.size;
   }
 
   list(): Indicator[] {
@@ -58,7 +65,7 @@ export class Blocklist {
   }
 
   has(type: IndicatorType, value: string): boolean {
-    return this.indicators.some((i) => i.body.type === type && i.body.value === value);
+    return this.keys.has(`${type}:${value}`);
   }
 
   /** Adds the indicators not listed yet; resolves with the new ones (values must be canonical). */
@@ -71,6 +78,7 @@ export class Blocklist {
           body: { ...entry, added: Date.now() },
         });
         this.indicators.push(record);
+        this.keys.add(`${entry.type}:${entry.value}`);
         added.push(record);
       } catch (error) {
         if (!(error instanceof DuplicateKeyError)) throw error;
@@ -83,6 +91,7 @@ export class Blocklist {
     const indicator = this.indicators.find((i) => i.id === id);
     if (!indicator || !(await this.store.deleteRecord(INDICATOR, id))) return undefined;
     this.indicators = this.indicators.filter((i) => i.id !== id);
+    this.keys.delete(`${indicator.body.type}:${indicator.body.value}`);
     return indicator;
   }
 

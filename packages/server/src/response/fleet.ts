@@ -1,6 +1,6 @@
 /**
  * What the fleet has seen, for forensic verdicts: on which hosts each executable hash ran or is
- * installed, and when each destination was first contacted. Fed by agents' process and network
+ * installed, and when each destination (address or name) was first contacted. Fed by agents' process and network
  * events and their inventories; hashes are rebuilt from stored inventories at start, destinations
  * from the events agents send after it.
  */
@@ -10,6 +10,8 @@ import { timeOf } from '@firebreak/core';
 /** Destinations remembered at most; past it the earliest-seen are forgotten (they were seen long ago). */
 const MAX_DESTINATIONS = 1_000_000;
 const MAX_HASHES = 1_000_000;
+/** Where agents' events name a destination: its address, or the name it was reached or looked up by. */
+const DESTINATION_FIELDS = ['DestinationIp', 'DestinationHostname', 'QueryName'] as const;
 
 export class FleetKnowledge {
   private readonly hashHosts = new Map<string, Set<string>>();
@@ -20,10 +22,10 @@ export class FleetKnowledge {
     for (const event of events) {
       const sha256 = sha256FromHashes(event.Hashes);
       if (sha256) this.addHash(sha256, hostname);
-      const destination = event.DestinationIp;
-      if (typeof destination === 'string' && destination && !this.destinations.has(destination)) {
-        if (this.destinations.size >= MAX_DESTINATIONS) this.destinations.delete(this.destinations.keys().next().value!);
-        this.destinations.set(destination, timeOf(event['@timestamp']) ?? Date.now());
+      const time = timeOf(event['@timestamp']) ?? Date.now();
+      for (const field of DESTINATION_FIELDS) {
+        const value = event[field];
+        if (typeof value === 'string' && value) this.addDestination(field === 'DestinationIp' ? value : value.toLowerCase(), time);
       }
     }
   }
@@ -38,10 +40,18 @@ export class FleetKnowledge {
     return hosts ? hosts.size - (hosts.has(except) ? 1 : 0) : 0;
   }
 
-  /** Whether any host contacted the destination before `time`. */
-  destinationSeenBefore(address: string, time: number): boolean {
-    const first = this.destinations.get(address);
+  /** Whether any host contacted the destination (an address, or a name) before `time`. */
+  destinationSeenBefore(destination: string, time: number): boolean {
+    const first = this.destinations.get(
+      destination.includes(':') || /^[\d.]+$/.test(destination) ? destination : destination.toLowerCase(),
+    );
     return first !== undefined && first < time;
+  }
+
+  private addDestination(destination: string, time: number): void {
+    if (this.destinations.has(destination)) return;
+    if (this.destinations.size >= MAX_DESTINATIONS) this.destinations.delete(this.destinations.keys().next().value!);
+    this.destinations.set(destination, time);
   }
 
   private addHash(sha256: string, hostname: string): void {

@@ -45,11 +45,15 @@ interface Session {
   /** Messages are handled one after another. */
   chain: Promise<void>;
   lastHeard: number;
+  /** A batch refused with "retry": later batches are refused too until it comes again. */
+  retryFrom: number | null;
 }
 
 export class AgentHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly sessions = new Map<string, Session>();
+  /** Per agent, the highest batch seq stored (kept in the agent record with last_seen, and at disconnect). */
+  private readonly storedThrough = new Map<string, number>();
   private readonly watchdog: NodeJS.Timeout;
   private handlers: HubHandlers | undefined;
 
@@ -109,7 +113,7 @@ export class AgentHub {
   private open(agent: AgentBody, socket: WebSocket, address: string | null): void {
     // A reconnecting agent replaces its old connection (which may not have noticed it is dead yet).
     this.sessions.get(agent.agentId)?.socket.terminate();
-    const session: Session = { agent, socket, chain: Promise.resolve(), lastHeard: Date.now() };
+    const session: Session = { agent, socket, chain: Promise.resolve(), lastHeard: Date.now(), retryFrom: null };
     this.sessions.set(agent.agentId, session);
     void this.registry.update(agent.agentId, (body) => ({ ...body, address, lastSeen: Date.now() }));
     socket.on('message', (data, isBinary) => {
@@ -122,7 +126,7 @@ export class AgentHub {
       if (this.sessions.get(agent.agentId) !== session) return;
       this.sessions.delete(agent.agentId);
       this.handlers?.disconnected(agent.agentId);
-      void this.registry.seen(agent.agentId, true).catch(() => undefined);
+      void this.registry.seen(agent.agentId, this.storedThrough.get(agent.agentId), true).catch(() => undefined);
     });
     socket.on('error', (error) => this.problem(session, error.message));
     this.send(agent.agentId, { type: 'welcome', agentId: agent.agentId, heartbeatMs: this.heartbeatMs });
@@ -146,7 +150,7 @@ export class AgentHub {
         return handlers?.connected(session.agent, message);
       case 'heartbeat':
         this.send(agent.agentId, { type: 'heartbeat', time: Date.now() });
-        await this.registry.seen(agent.agentId);
+        await this.registry.seen(agent.agentId, this.storedThrough.get(agent.agentId));
         return handlers?.heartbeat(agent, message.isolated === true);
       case 'events':
         return this.events(session, message.seq, message.events);
@@ -164,6 +168,13 @@ export class AgentHub {
   /** Stored through the pipeline, then acknowledged; a full pipeline asks the agent to send again later. */
   private async events(session: Session, seq: number, events: unknown): Promise<void> {
     const { agent } = session;
+    if (!Number.isSafeInteger(seq)) return this.problem(session, 'an events message without a seq');
+    // A batch sent again because its ack was lost is acknowledged again, not stored twice.
+    if (seq <= (this.storedThrough.get(agent.agentId) ?? agent.storedThrough ?? 0))
+      return void this.send(agent.agentId, { type: 'ack', seq });
+    if (session.retryFrom !== null && seq > session.retryFrom)
+      return void this.send(agent.agentId, { type: 'nack', seq, error: `waiting for batch ${session.retryFrom} again`, retry: true });
+    session.retryFrom = null;
     if (!Array.isArray(events))
       return void this.send(agent.agentId, { type: 'nack', seq, error: '"events" must be an array', retry: false });
     const stamped = events.filter(isObject).map((event) => stamp(event, agent));
@@ -176,11 +187,14 @@ export class AgentHub {
       });
       for (const { line, error } of rejected)
         this.stats.problem(`agent ${agent.hostname}: event ${line} of batch ${seq} rejected: ${error}`);
+      this.storedThrough.set(agent.agentId, seq);
       this.send(agent.agentId, { type: 'ack', seq });
       const kept = rejected.length === 0 ? stamped : stamped.filter((_, i) => !rejected.some((r) => r.line === i + 1));
       this.handlers?.stored(agent, kept, ids);
     } catch (error) {
+      // A full pipeline: this batch and every later one come again (an ack would cover them all).
       const retry = error instanceof HttpError && error.status === 429;
+      if (retry) session.retryFrom = seq;
       this.send(agent.agentId, { type: 'nack', seq, error: (error as Error).message, retry });
     }
   }

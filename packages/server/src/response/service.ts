@@ -166,9 +166,9 @@ export class ResponseService implements HubHandlers {
   }
 
   async result(agent: AgentBody, result: CommandResult): Promise<void> {
-    await this.actions.result(agent.agentId, result);
-    if (result.actionId === null || result.status !== 'succeeded') return;
-    const action = await this.actions.get(result.actionId);
+    const recorded = await this.actions.result(agent.agentId, result);
+    if (!recorded || result.status !== 'succeeded') return;
+    const action = await this.actions.get(result.actionId!);
     if (!action) return;
     if (action.body.type === 'isolate' || action.body.type === 'release') {
       const isolated = action.body.type === 'isolate';
