@@ -9,7 +9,7 @@
  *    a responder blocks an IP; prints the time until the last agent holds the verified command,
  *    and until the server has recorded every agent's result.
  *
- *   node bench/contain.mjs [--runs 20] [--agents 500] [--sample-ms 100]   (needs root: namespaces, nft)
+ *   node bench/contain.mjs [--runs 20] [--agents 500] [--sample-ms 500]   (needs root: namespaces, nft)
  *   (after `npx tsc -b`; or `npm run bench:contain`)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,7 +25,7 @@ import { startLab } from '../packages/cli/dist/test/support/containment-lab.js';
 const { values } = parseArgs({ options: { runs: { type: 'string' }, agents: { type: 'string' }, 'sample-ms': { type: 'string' } } });
 const RUNS = Number(values.runs ?? 20);
 const AGENTS = Number(values.agents ?? 500);
-const SAMPLE_MS = Number(values['sample-ms'] ?? 100);
+const SAMPLE_MS = Number(values['sample-ms'] ?? 500); // the agent's default
 
 await timeToContain();
 await fleetBlock();

@@ -35,6 +35,7 @@ const KEYS = [
   'retention',
   'syslog',
   'incident_window_minutes',
+  'tls',
   'playbooks',
   'response',
   'agent_heartbeat_seconds',
@@ -77,6 +78,10 @@ export function loadConfig(path: string): Settings {
   }
   if (config.syslog !== undefined)
     settings.syslog = syslogSettings(table(config.syslog, at('syslog'), ['udp', 'tcp', 'tls']), at('syslog'), base);
+  if (config.tls !== undefined) {
+    const tls = table(config.tls, at('tls'), ['cert', 'key']);
+    settings.tls = { certFile: resolve(base, text(tls.cert, at('tls.cert'))), keyFile: resolve(base, text(tls.key, at('tls.key'))) };
+  }
   if (config.playbooks !== undefined) settings.playbooks = list(config.playbooks, at('playbooks')).map((p) => resolve(base, p));
   if (config.agent_heartbeat_seconds !== undefined)
     settings.agentHeartbeatMs = count(config.agent_heartbeat_seconds, at('agent_heartbeat_seconds')) * 1000;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ export interface ServerOptions {
   syslog?: SyslogOptions;
   /** Alerts this far apart can still be one incident. */
   incidentWindowMs?: number;
+  /** Serve HTTPS (and wss:// to agents) with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
   /** Playbook folders (YAML): automatic response to alerts. */
   playbooks?: string[];
   /** What isolation leaves open, and addresses of this server that must never be blocked (besides the listen address). */
@@ -150,7 +153,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const router = buildRouter(parts, options, await clusterUuid(store));
     const rate = options.rateLimit ?? DEFAULTS.rateLimit;
     const limiter = new RateLimiter(rate.perSecond, rate.burst);
-    const http = createServer((req, res) => void handle(router, parts, limiter, req, res));
+    const serve = (req: IncomingMessage, res: ServerResponse): void => void handle(router, parts, limiter, req, res);
+    // HTTPS when given a certificate: agents then connect over wss://, shippers over https://.
+    const http: Server = options.tls
+      ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, serve)
+      : createServer(serve);
     http.on('upgrade', (req, socket, head) => response.hub.upgrade(req, socket, head));
     http.keepAliveTimeout = 65_000;
     // Uploads of gigabytes take longer than Node's 5-minute request limit; a silent connection is closed instead.
@@ -178,7 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let closing: Promise<void> | undefined;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return {
-      url: `http://${host}:${address.port}`,
+      url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
       syslog: syslogAddresses,
       parts,
       replayed,

@@ -13,13 +13,12 @@ import { after, test, type TestContext } from 'node:test';
 import { connect as connectTls } from 'node:tls';
 import { promisify } from 'node:util';
 import { SyslogListener, type SyslogListenerOptions, type SyslogMessage } from '../src/syslog/listener.js';
+import { opensslSkip, selfSignedCertificate } from '@firebreak/testkit';
 
 const LOGGER = '/usr/bin/logger';
-const OPENSSL = '/usr/bin/openssl';
 const HOST = '127.0.0.1';
 const run = promisify(execFile);
 const loggerSkip = existsSync(LOGGER) ? false : `needs ${LOGGER} (util-linux) as the syslog sender`;
-const opensslSkip = existsSync(OPENSSL) ? false : `needs ${OPENSSL} to make a self-signed certificate`;
 
 const work = mkdtempSync(join(tmpdir(), 'firebreak-syslog-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -321,23 +320,7 @@ test(
   'TLS: a node client trusting the self-signed certificate is framed like TCP; a failed handshake harms no one else',
   { skip: opensslSkip },
   async (t) => {
-    const key = join(work, 'key.pem');
-    const cert = join(work, 'cert.pem');
-    await run(OPENSSL, [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
+    const { keyFile: key, certFile: cert } = await selfSignedCertificate(work);
     const inbox = new Inbox();
     const tls = { host: HOST, port: 0, cert: readFileSync(cert), key: readFileSync(key) };
     const { listener, addresses } = await startListener(t, inbox, { tls });

@@ -1,2 +1,3 @@
 export * from './shared.js';
 export * from './netns.js';
+export * from './tls.js';

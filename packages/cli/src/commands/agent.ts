@@ -33,7 +33,7 @@ Options:
   --state-dir DIR       credential, queue, vault, isolation and blocklist state
                         (default ${DEFAULT_STATE_DIR})
   --hostname NAME       the name the server knows this host by (default: the host name)
-  --sample-ms N         how often /proc is sampled, in ms (default 1000)
+  --sample-ms N         how often /proc is sampled, in ms (default 500)
   --auditd auto|off     use auditd when available (default auto)
   --ca FILE             a CA certificate (PEM) to trust for an https server
   -h, --help            show this help

@@ -5,7 +5,7 @@ import { UsageError, parsePositiveInt, withUsage } from '../output.js';
 import { untilSignal } from './signals.js';
 
 const SERVE_USAGE =
-  'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--playbooks DIR]... [--store URL] [--config FILE]';
+  'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--playbooks DIR]... [--store URL] [--tls-cert FILE --tls-key FILE] [--config FILE]';
 
 export const SERVE_HELP = `${SERVE_USAGE}
 
@@ -27,10 +27,13 @@ Options:
                        rules, store; and threads, max_queued, body_limit,
                        upload_limit, rate_limit {per_second, burst}, retention
                        {max_age_days, max_bytes}, incident_window_minutes, syslog {udp,
-                       tcp: HOST:PORT, tls: {listen, cert, key}}, playbooks,
+                       tcp: HOST:PORT, tls: {listen, cert, key}}, tls {cert, key},
+                       playbooks,
                        agent_heartbeat_seconds, response {server_addresses,
                        isolation {allow: [{address, port, protocol}], allow_dns}});
                        options given on the command line win
+  --tls-cert FILE      serve HTTPS (and wss:// to agents) with this certificate (PEM)
+  --tls-key FILE       the certificate's private key (PEM)
   --syslog-udp HOST:PORT   receive syslog (RFC 5424 and 3164) over UDP
   --syslog-tcp HOST:PORT   receive syslog over TCP (octet counting or newlines)
   --threads N          ingest threads, which parse events and run the rules
@@ -66,6 +69,8 @@ const OPTIONS = {
   playbooks: { type: 'string', multiple: true },
   store: { type: 'string' },
   config: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   'syslog-udp': { type: 'string' },
   'syslog-tcp': { type: 'string' },
   threads: { type: 'string' },
@@ -109,11 +114,18 @@ export function serverOptions(values: Values): ServerOptions {
     listen: values.listen ? hostPortFlag(values.listen, '--listen') : (config.listen ?? { host: '127.0.0.1', port: 8080 }),
     rules: values.rules?.map((r) => resolve(r)) ?? config.rules,
     playbooks: values.playbooks?.map((p) => resolve(p)) ?? config.playbooks,
+    tls: tlsFlags(values['tls-cert'], values['tls-key']) ?? config.tls,
     store: values.store ?? config.store,
     threads: parsePositiveInt(values.threads, '--threads') ?? config.threads,
     syslog: Object.keys(syslog).length > 0 ? syslog : undefined,
     adminToken: process.env.FIREBREAK_ADMIN_TOKEN || undefined,
   };
+}
+
+function tlsFlags(cert: string | undefined, key: string | undefined): ServerOptions['tls'] {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
 /** A command-line address: a bad one is a usage error (a bad one in the configuration file is the file's error). */
