@@ -116,7 +116,7 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
     auditd: audit !== undefined,
     close: async () => {
       clearInterval(inventory);
-      sampler.stop();
+      await sampler.stop();
       await audit?.stop();
       executor.stop();
       await live.close();

@@ -11,7 +11,7 @@ import type { ActionParams, ActionType, CommandPayload, CommandResult, ProcessIn
 import { BlockTable, DomainBlocker } from './enforce/blocks.js';
 import { isolate, isolationActive, release, verifyIsolation, type IsolationPolicy } from './enforce/isolation.js';
 import { killProcess } from './enforce/kill.js';
-import { parsePrefix, prefixContains } from './enforce/nft.js';
+import { checkPort, parseAddress, parsePrefix, prefixContains } from './enforce/nft.js';
 import { Vault } from './enforce/vault.js';
 import { collectEvidence } from './host/evidence.js';
 import { listProcesses, listSockets, type ExecutableHasher } from './host/proc.js';
@@ -121,10 +121,21 @@ export class Executor {
 
   private async isolate(params: ActionParams['isolate']): Promise<Outcome> {
     const policy = await this.policy(params);
+    if (params.probe) {
+      parseAddress(params.probe.address, 'isolate probe.address');
+      checkPort(params.probe.port, 'isolate probe.port');
+    }
     const probe = params.probe ?? (await this.probeAddress(policy));
     // Remembered first: an agent that dies right after applying it puts it back when it starts again.
+    const previous = this.options.state.isolation;
     await this.options.state.setIsolation(params);
-    await isolate(policy);
+    try {
+      await isolate(policy);
+    } catch (error) {
+      // Refused by nft (a bad address, say): the state goes back to what is in force, or a restart would fail on it for ever.
+      await this.options.state.setIsolation(previous);
+      throw error;
+    }
     const enforcedAt = Date.now();
     const verification = await verifyIsolation({ server: this.options.server, probe });
     if (!probe)

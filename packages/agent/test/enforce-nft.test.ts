@@ -59,15 +59,16 @@ test('ports and names', () => {
   assert.throws(() => checkNftName('x; flush ruleset', 'table'), /table: "x; flush ruleset" is not a valid nft name/);
 });
 
-test('domain names: LDH labels, 253 characters at most', () => {
+test('domain names: LDH labels (and underscores, as the server takes them), 253 characters at most', () => {
   assert.equal(checkDomain('C2.Example.COM.', 'd'), 'c2.example.com');
+  assert.equal(checkDomain('_dmarc.my_host.example', 'd'), '_dmarc.my_host.example');
   assert.equal(checkDomain('xn--bcher-kva.example', 'd'), 'xn--bcher-kva.example');
   assert.equal(checkDomain(`${'a'.repeat(63)}.example`, 'd'), `${'a'.repeat(63)}.example`);
   const tooLong = Array.from({ length: 4 }, () => 'a'.repeat(63)).join('.');
   const refused = [
     '',
     '.',
-    'bad_label.example',
+    'bad/label.example',
     '-lead.example',
     'trail-.example',
     'a..b',

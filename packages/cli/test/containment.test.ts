@@ -66,6 +66,15 @@ test(
       'the verdict is on the incident',
     );
     assert.equal(incident.status, 'contained');
+    const onIncident = (await api('GET', `/api/v1/actions?incident=${isolation.incident_id}`)).actions as Action[];
+    assert.ok(
+      [isolation.id, evidence.id].every((id) => onIncident.some((a) => a.id === id)),
+      'the response’s actions are listed on the incident',
+    );
+    assert.ok(
+      onIncident.every((a) => a.triggered_by === 'playbook:contain-c2'),
+      'each says what triggered it',
+    );
 
     // The confirmed indicators reach every agent; the C2 is unreachable from every host.
     const fleetBlock = await until(
@@ -164,6 +173,7 @@ test('a protected host (a phone system) gets surgical containment and keeps serv
 
 interface Action {
   reason?: string;
+  triggered_by?: string;
   id: number;
   type: string;
   hostname: string | null;

@@ -217,6 +217,7 @@ async function startResponse(
   const registry = new AgentRegistry(store);
   const hub = new AgentHub(registry, pipeline, stats, options.agentHeartbeatMs);
   const actions = new ActionService(store, hub, audit, keys.privateKeyPem);
+  await actions.restore();
   const blocklist = new Blocklist(store);
   await blocklist.load();
   const playbooks = new PlaybookLibrary(store);

@@ -56,6 +56,13 @@ class ProtocolAgent {
     this.socket.send(JSON.stringify(message));
   }
 
+  /** Resolves once the server has handled everything this agent sent before (it answers a heartbeat in turn). */
+  async handled(): Promise<void> {
+    const before = this.messages.filter((m) => m.type === 'heartbeat').length;
+    this.send({ type: 'heartbeat', time: Date.now(), isolated: false, queued: 0 });
+    await eventually(async () => this.messages.filter((m) => m.type === 'heartbeat').length > before || undefined);
+  }
+
   command(type: string): Promise<CommandPayload> {
     return eventually(async () => this.commands.find((c) => c.type === type));
   }
@@ -67,6 +74,25 @@ class ProtocolAgent {
       result: { commandId: command.id, actionId: command.actionId, status: 'succeeded', enforcedAt: Date.now(), verification, output },
     });
   }
+}
+
+/** The bundle of a host where nothing is found: no process, no executable, no persistence. */
+function emptyBundle(agentId: string): string {
+  return JSON.stringify({
+    agentId,
+    hostname: 'web-01',
+    collectedAt: Date.now(),
+    process: null,
+    ancestors: [],
+    descendants: [],
+    openFiles: [],
+    sockets: [],
+    executable: null,
+    persistence: [],
+    recentPersistence: [],
+    authLog: [],
+    processes: [],
+  });
 }
 
 const IOC_PLAYBOOKS = [
@@ -255,10 +281,12 @@ for (const backend of backends) {
         1,
         'the bundle with the wrong digest was dropped',
       );
-      const served = (await t.request('GET', `/api/v1/evidence/${stored.id}`, { token: t.tokens.viewer })).json;
+      // Evidence holds executables and auth logs: analysts and above read it.
+      assert.equal((await t.request('GET', `/api/v1/evidence/${stored.id}`, { token: t.tokens.viewer })).status, 403);
+      const served = (await t.request('GET', `/api/v1/evidence/${stored.id}`, { token: t.tokens.analyst })).json;
       assert.equal(served.sha256, sha256);
       assert.equal(served.bundle.hostname, 'web-01');
-      const raw = await t.request('GET', `/api/v1/evidence/${stored.id}/raw`, { token: t.tokens.viewer });
+      const raw = await t.request('GET', `/api/v1/evidence/${stored.id}/raw`, { token: t.tokens.analyst });
       assert.equal(createHash('sha256').update(raw.text).digest('hex'), sha256, 'the exact bytes are kept');
     });
 
@@ -312,21 +340,7 @@ for (const backend of backends) {
       const evidence = await eventually(async () =>
         agent.commands.find((c) => c.type === 'collect_evidence' && c.issuedAt >= Date.parse(alert.created)),
       );
-      const bundle = JSON.stringify({
-        agentId: enrolled.agent_id,
-        hostname: 'web-01',
-        collectedAt: Date.now(),
-        process: null,
-        ancestors: [],
-        descendants: [],
-        openFiles: [],
-        sockets: [],
-        executable: null,
-        persistence: [],
-        recentPersistence: [],
-        authLog: [],
-        processes: [],
-      });
+      const bundle = emptyBundle(enrolled.agent_id);
       agent.send({
         type: 'evidence',
         commandId: evidence.id,
@@ -351,6 +365,126 @@ for (const backend of backends) {
       assert.equal(released.mode, 'automatic');
       assert.match(released.reason, /release_after/);
       assert.ok(Date.parse(released.created) - Date.parse(alert.created) >= 1000, 'not before release_after');
+    });
+
+    test('an approval given after a verdict that did not confirm sends the action (it does not wait for a verdict again)', async () => {
+      const playbook = `id: approve-isolate-confirmed
+title: Isolate hosts running evil.exe, after approval and a confirmed verdict
+when:
+  rule_ids: [7f1c2d3e-0000-4000-8000-000000000001]
+mode: approval
+actions: [isolate]
+require_verdict: confirmed
+`;
+      assert.equal((await t.request('POST', '/api/v1/playbooks', { body: playbook })).status, 201);
+      await agent.handled(); // its heartbeat says the host is not isolated (an isolated host is not isolated again)
+      await t.request('POST', '/api/v1/ingest?format=flat', {
+        token: t.tokens.ingest,
+        body: ndjson([processEvent(3, 'C:\\evil.exe', { Computer: 'web-01' })]),
+      });
+      const ofPlaybook = async (type: string): Promise<Record<string, unknown> | undefined> =>
+        (await t.request('GET', '/api/v1/actions?limit=100')).json.actions.find(
+          (a: { type: string; playbook_id: string }) => a.type === type && a.playbook_id === 'approve-isolate-confirmed',
+        );
+      const isolate = await eventually(() => ofPlaybook('isolate'));
+      assert.equal(isolate.status, 'pending_approval');
+      const evidenceAction = await eventually(() => ofPlaybook('collect_evidence'));
+      const command = await eventually(async () => agent.commands.find((c) => c.actionId === evidenceAction.id));
+      const bundle = emptyBundle(enrolled.agent_id);
+      agent.send({
+        type: 'evidence',
+        commandId: command.id,
+        actionId: command.actionId,
+        sha256: createHash('sha256').update(bundle).digest('hex'),
+        bundle,
+      });
+      agent.succeed(command);
+      const judged = await eventually(async () => {
+        const action = (await t.request('GET', `/api/v1/actions/${isolate.id}`)).json;
+        return action.forensic ? action : undefined;
+      });
+      assert.notEqual(judged.forensic.verdict, 'confirmed');
+      assert.equal(judged.status, 'pending_approval');
+      const approved = await t.request('POST', `/api/v1/actions/${isolate.id}/approve`, { token: t.tokens.responder });
+      assert.equal(approved.json.status, 'sent', approved.text);
+      await eventually(async () => agent.commands.find((c) => c.actionId === isolate.id && c.type === 'isolate'));
+    });
+
+    test('an agent cannot take another host’s name, nor answer, give evidence or break records for another agent', async () => {
+      const { token } = (await t.request('POST', '/api/v1/agents/enroll-tokens', { body: {} })).json;
+      const enroll = (hostname: string): ReturnType<TestServer['request']> =>
+        t.request('POST', '/api/v1/agents/enroll', { token: null, body: { token, hostname } });
+      const taken = await enroll('WEB-01');
+      assert.equal(taken.status, 409, taken.text);
+      assert.match(taken.json.error, new RegExp(`held by agent ${enrolled.agent_id}: revoke it first`));
+      assert.equal((await enroll('db-01\nweb-01')).status, 400);
+      const mallory = await enroll('db-01');
+      assert.equal(mallory.status, 201, 'the refusals did not use the token up');
+
+      // A fleet block sent while db-01 was offline: db-01's answer to it is no delivery.
+      await t.request('POST', '/api/v1/indicators', {
+        token: t.tokens.responder,
+        body: { indicators: [{ type: 'ip', value: '192.0.2.77' }] },
+      });
+      const block = await eventually(async () =>
+        agent.commands.find((c) => c.type === 'block_ip' && (c.params as { addresses: string[] }).addresses.includes('192.0.2.77')),
+      );
+      agent.succeed(block);
+      const other = await ProtocolAgent.connect(t.url, mallory.json);
+      await other.command('sync_blocks');
+      other.send({ type: 'result', result: { commandId: 'forged', actionId: block.actionId, status: 'failed', verification: [] } });
+
+      // web-01's evidence command: db-01's bundle and result for it are dropped.
+      const created = await t.request('POST', '/api/v1/actions', {
+        token: t.tokens.responder,
+        body: { type: 'collect_evidence', agent_id: enrolled.agent_id, params: { pid: 1 } },
+      });
+      const command = await eventually(async () => agent.commands.find((c) => c.actionId === created.json.id));
+      const forged = JSON.stringify({ agentId: enrolled.agent_id, hostname: 'web-01', collectedAt: Date.now(), processes: [] });
+      const digest = createHash('sha256').update(forged).digest('hex');
+      other.send({ type: 'evidence', commandId: command.id, actionId: command.actionId, sha256: digest, bundle: forged });
+      other.succeed(command);
+      // An inventory the agent list could not show.
+      other.send({
+        type: 'inventory',
+        inventory: { collectedAt: 'yesterday', packages: [], executables: [], listening: [], persistence: [] },
+      });
+      await other.handled();
+      await new Promise((resolve) => setTimeout(resolve, 400)); // fleet results are written every 250 ms
+      const evidenceOf = (): Promise<unknown[]> =>
+        t.server.parts.store.listRecords('evidence', { tag: `action:${created.json.id}`, limit: 10 });
+      assert.deepEqual(await evidenceOf(), [], 'no evidence from another agent');
+      assert.equal((await t.request('GET', `/api/v1/actions/${created.json.id}`)).json.status, 'sent', 'no result from another agent');
+      const fleet = (await t.request('GET', `/api/v1/actions/${block.actionId}`)).json;
+      assert.deepEqual(Object.keys(fleet.deliveries), [enrolled.agent_id]);
+      assert.equal(fleet.status, 'succeeded');
+      const listed = await t.request('GET', '/api/v1/agents', { token: t.tokens.viewer });
+      assert.equal(listed.status, 200, listed.text);
+      assert.equal(listed.json.agents.find((a: { id: string }) => a.id === mallory.json.agent_id).inventory_at, null);
+
+      // The agent's own bundle is taken, once.
+      const bundle = forged.replace('"processes":[]', '"processes":[],"authLog":[]');
+      const sha256 = createHash('sha256').update(bundle).digest('hex');
+      agent.send({ type: 'evidence', commandId: command.id, actionId: command.actionId, sha256, bundle });
+      agent.send({ type: 'evidence', commandId: command.id, actionId: command.actionId, sha256: digest, bundle: forged });
+      agent.succeed(command);
+      await agent.handled();
+      const kept = (await evidenceOf()) as { body: { sha256: string; agentId: string } }[];
+      assert.deepEqual(
+        kept.map((record) => [record.body.sha256, record.body.agentId]),
+        [[sha256, enrolled.agent_id]],
+      );
+
+      // A revoked agent is cut off at once.
+      const closed = new Promise((resolve) => other.socket.once('close', resolve));
+      await t.request('PATCH', `/api/v1/agents/${mallory.json.agent_id}`, { body: { revoked: true } });
+      await closed;
+      const unblockable = await t.request('POST', '/api/v1/indicators', {
+        token: t.tokens.responder,
+        body: { indicators: [{ type: 'ip', value: '127.0.0.2' }] },
+      });
+      assert.equal(unblockable.status, 400);
+      assert.match(unblockable.json.error, /indicators\[0\]\.value cannot be blocked: 127\.0\.0\.2 is a loopback address/);
     });
   });
 }

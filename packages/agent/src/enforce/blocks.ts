@@ -120,16 +120,19 @@ function elementText(element: unknown): string {
   throw new Error(`unexpected element in the ${BLOCK_TABLE} sets: ${quote(JSON.stringify(element))}`);
 }
 
-/** A domain name as blocks take it: lower case, no trailing dot, LDH labels of 1-63 characters, 253 at most. */
+/**
+ * A domain name as blocks take it: lower case, no trailing dot, labels of 1-63 letters, digits,
+ * hyphens and underscores (`_dmarc`, `my_host`: the server's blocklist takes them too), 253 at most.
+ */
 export function checkDomain(name: unknown, where: string): string {
   if (typeof name !== 'string') throw new Error(`${where}: expected a domain name, got ${typeof name}`);
   const domain = name.toLowerCase().replace(/\.$/, '');
   if (isIP(domain)) throw new Error(`${where}: ${quote(name)} is an IP address, not a domain name (block it as an address)`);
   const labels = domain.split('.');
-  const validLabel = (label: string): boolean => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label);
+  const validLabel = (label: string): boolean => /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/.test(label);
   if (domain.length === 0 || domain.length > 253 || !labels.every(validLabel)) {
     throw new Error(
-      `${where}: ${quote(name)} is not a domain name (letters, digits and hyphens in dot-separated labels of 1-63, 253 at most)`,
+      `${where}: ${quote(name)} is not a domain name (letters, digits, hyphens and underscores in dot-separated labels of 1-63, 253 at most)`,
     );
   }
   return domain;

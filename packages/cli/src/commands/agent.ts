@@ -32,7 +32,8 @@ Options:
   --enroll-token TOKEN  a one-time enrollment token (first start only)
   --state-dir DIR       credential, queue, vault, isolation and blocklist state
                         (default ${DEFAULT_STATE_DIR})
-  --hostname NAME       the name the server knows this host by (default: the host name)
+  --hostname NAME       the name the server knows this host by, set at enrollment
+                        (default: the host name; refused if another agent holds it)
   --sample-ms N         how often /proc is sampled, in ms (default 500)
   --auditd auto|off     use auditd when available (default auto)
   --ca FILE             a CA certificate (PEM) to trust for an https server

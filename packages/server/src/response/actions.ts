@@ -104,6 +104,8 @@ export class ActionService {
   private readonly pendingDeliveries = new Map<number, Map<string, Delivery>>();
   private deliveryTimer: NodeJS.Timeout | undefined;
   private readonly listeners: ActionListener[] = [];
+  /** Agent id → its actions waiting in `queued` (the agent is offline): a connecting agent gets them without a scan. */
+  private readonly queued = new Map<string, Set<number>>();
 
   constructor(
     private readonly store: Store,
@@ -167,12 +169,28 @@ export class ActionService {
     return this.store.getRecord<ActionBody>(ACTION, id);
   }
 
+  /** The action once the changes already queued for it are written (a reply racing its dispatch sees the command id). */
+  async current(id: number): Promise<Action | undefined> {
+    await this.queues.get(id);
+    return this.get(id);
+  }
+
   async list(options: { incidentId?: number; limit: number; beforeId?: number }): Promise<Action[]> {
     const tag = options.incidentId === undefined ? undefined : incidentTag(options.incidentId);
     return this.store.listRecords<ActionBody>(ACTION, { tag, limit: options.limit, beforeId: options.beforeId, order: 'desc' });
   }
 
-  /** Actions not yet final (restarts pick these up; a connecting agent gets its queued ones). */
+  /** Takes up the actions a previous run left queued for agents that were offline. */
+  async restore(): Promise<void> {
+    for (const action of await this.open()) this.track(action);
+  }
+
+  /** Actions waiting for their agent to connect (sent to it when it does). */
+  queuedFor(agentId: string): number[] {
+    return [...(this.queued.get(agentId) ?? [])];
+  }
+
+  /** Actions not yet final. */
   async open(): Promise<Action[]> {
     const out: Action[] = [];
     for (let beforeId: number | undefined; ;) {
@@ -187,18 +205,21 @@ export class ActionService {
     const action = await this.transition(id, by, 'action.approve', (body) => {
       if (body.status === 'waiting_verdict') return { ...body, status: 'queued', approvedBy: by }; // a responder overrides the verdict gate
       if (body.status !== 'pending_approval') throw new HttpError(409, `action ${id} is ${body.status}, not pending approval or a verdict`);
-      const waits = body.requireVerdict && body.forensic?.verdict !== 'confirmed';
+      // Only a verdict still to come is waited for: one already reached would never release it (the approval overrides it, as above).
+      const waits = body.requireVerdict && body.forensic === null;
       return { ...body, status: waits ? 'waiting_verdict' : 'queued', approvedBy: by };
     });
     return action.body.status === 'queued' ? this.dispatch(id) : action;
   }
 
   async cancel(id: number, by: string, reason = 'cancelled'): Promise<Action> {
-    return this.transition(id, by, 'action.cancel', (body) => {
+    const action = await this.transition(id, by, 'action.cancel', (body) => {
       if (!['pending_approval', 'waiting_verdict', 'queued'].includes(body.status))
         throw new HttpError(409, `action ${id} is ${body.status}: only actions not yet sent can be cancelled`);
       return { ...body, status: 'cancelled', cancelledBy: by, error: reason, completedAt: Date.now() };
     });
+    this.track(action);
+    return action;
   }
 
   /** A verdict came: actions waiting for it go ahead (confirmed) or are cancelled. */
@@ -217,13 +238,32 @@ export class ActionService {
    * offline now get the whole blocklist when they connect).
    */
   async dispatch(id: number, targets: string[] = []): Promise<Action> {
-    const action = await this.get(id);
-    if (!action || action.body.status !== 'queued') return action!;
-    if (action.body.fleet) return this.dispatchFleet(action, targets);
-    const agentId = action.body.agentId!;
-    const command = this.command(action, agentId);
-    if (!this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) })) return action;
-    return this.mutate(id, (body) => ({ ...body, status: 'sent', commandId: command.id, sentAt: Date.now() }), 'status');
+    // Sent from inside the action's update queue: two dispatches at once (an agent connecting as its action is approved) send it once.
+    let sent = false;
+    const action = await this.mutate(id, (body) => {
+      if (body.status !== 'queued') return body;
+      if (body.fleet) {
+        sent = true;
+        return this.sendFleet(id, body, targets);
+      }
+      const command = this.command(id, body, body.agentId!);
+      sent = this.hub.send(body.agentId!, { type: 'command', command: this.signer.sign(command) });
+      return sent ? { ...body, status: 'sent', commandId: command.id, sentAt: Date.now() } : body;
+    });
+    if (sent) this.emit(action, 'status');
+    this.track(action);
+    return action;
+  }
+
+  /** Keeps the index of agent actions waiting in `queued` for their agent. */
+  private track(action: Action): void {
+    const { agentId, status, fleet } = action.body;
+    if (fleet || agentId === null) return;
+    let ids = this.queued.get(agentId);
+    if (status === 'queued') {
+      if (!ids) this.queued.set(agentId, (ids = new Set()));
+      ids.add(action.id);
+    } else if (ids?.delete(action.id) && ids.size === 0) this.queued.delete(agentId);
   }
 
   /** Sends a housekeeping command that belongs to no action (the blocklist at connect). */
@@ -312,20 +352,17 @@ export class ActionService {
     return action;
   }
 
-  private async dispatchFleet(action: Action, targets: string[]): Promise<Action> {
+  /** Sends a fleet action to every target connected now; its body with one delivery per agent reached. */
+  private sendFleet(id: number, body: ActionBody, targets: string[]): ActionBody {
     const now = Date.now();
     const deliveries: Record<string, Delivery> = {};
     for (const agentId of targets) {
-      const command = this.command(action, agentId);
+      const command = this.command(id, body, agentId);
       if (this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) }))
         deliveries[agentId] = { status: 'sent', at: now };
     }
     const status: ActionStatus = Object.keys(deliveries).length === 0 ? 'succeeded' : 'sent';
-    return this.mutate(
-      action.id,
-      (body) => ({ ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null }),
-      'status',
-    );
+    return { ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null };
   }
 
   /** Fleet results are gathered and written together: one write per quarter second, not one per agent. */
@@ -342,14 +379,19 @@ export class ActionService {
     const batches = [...this.pendingDeliveries];
     this.pendingDeliveries.clear();
     for (const [id, arrived] of batches) {
+      let completed = false;
       const action = await this.mutate(
         id,
         (body) => {
-          const deliveries = { ...body.deliveries, ...Object.fromEntries(arrived) };
+          // Only an agent the action was sent to, and once: another agent's result cannot add to or change the deliveries.
+          const awaited = [...arrived].filter(([agentId]) => body.deliveries?.[agentId]?.status === 'sent');
+          if (awaited.length === 0) return body;
+          const deliveries = { ...body.deliveries, ...Object.fromEntries(awaited) };
           const answered = Object.values(deliveries).filter((d) => d.status !== 'sent');
           const done = answered.length === Object.keys(deliveries).length;
           const failed = answered.filter((d) => d.status !== 'succeeded').length;
           const status: ActionStatus = !done ? 'sent' : failed > 0 ? 'failed' : 'succeeded';
+          completed = done;
           return {
             ...body,
             deliveries,
@@ -359,8 +401,14 @@ export class ActionService {
           };
         },
         'result',
-      );
-      if (FINAL.has(action.body.status)) {
+      ).catch(() => {
+        // Not written (the store failed): the results wait for the next flush rather than being lost.
+        const pending = this.pendingDeliveries.get(id) ?? new Map<string, Delivery>();
+        this.pendingDeliveries.set(id, new Map([...arrived, ...pending]));
+        this.deliveryTimer ??= setTimeout(() => void this.flushDeliveries(), DELIVERY_FLUSH_MS);
+        return undefined;
+      });
+      if (action && completed) {
         const deliveries = Object.values(action.body.deliveries ?? {});
         await this.audit.record({ name: 'system' }, 'action.result', `action:${id}`, {
           status: action.body.status,
@@ -371,14 +419,14 @@ export class ActionService {
     }
   }
 
-  private command(action: Action, agentId: string): CommandPayload {
+  private command(actionId: number, body: ActionBody, agentId: string): CommandPayload {
     const now = Date.now();
     return {
       id: randomUUID(),
-      actionId: action.id,
+      actionId,
       agentId,
-      type: action.body.type,
-      params: action.body.params,
+      type: body.type,
+      params: body.params,
       issuedAt: now,
       expiresAt: now + COMMAND_TTL_MS,
     };

@@ -12,6 +12,8 @@ import { HttpError } from '../http/errors.js';
 const AGENT = 'agent';
 const ENROLL_TOKEN = 'enroll_token';
 export const DEFAULT_ENROLL_TTL_MS = 24 * 60 * 60 * 1000;
+/** A host name as agents may enroll with: DNS-like, no spaces or control characters (it goes into events, notes and logs). */
+const HOSTNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/;
 /** last_seen is written at most this often per agent (heartbeats come every few seconds). */
 const LAST_SEEN_EVERY_MS = 30_000;
 
@@ -70,12 +72,22 @@ export class AgentRegistry {
     return this.store.listRecords<EnrollTokenBody>(ENROLL_TOKEN, { limit: 10_000 });
   }
 
-  /** Uses up the enrollment token (compare-and-set: two agents racing with one token, one wins) and registers the agent. */
+  /**
+   * Uses up the enrollment token (compare-and-set: two agents racing with one token, one wins) and
+   * registers the agent. A host name an agent in service holds is refused: events are stamped with
+   * it and responses aimed by it, so a new agent cannot take over another host's (revoke the old
+   * agent first to enroll a reinstalled host again).
+   */
   async enroll(request: EnrollRequest, address: string | null): Promise<{ agent: AgentBody; secret: string }> {
     const refused = new HttpError(401, 'enrollment token refused (used, expired or unknown)');
     const token = await this.store.findRecord<EnrollTokenBody>(ENROLL_TOKEN, hashSecret(request.token));
     const now = Date.now();
     if (!token || token.body.usedAt !== null || token.body.expiresAt <= now) throw refused;
+    if (!HOSTNAME.test(request.hostname))
+      throw new HttpError(400, `"hostname": ${JSON.stringify(request.hostname)} is not a host name (letters, digits, ".", "-", "_")`);
+    const hostname = request.hostname.toLowerCase();
+    const holder = (await this.list()).find((agent) => !agent.revoked && agent.hostname.toLowerCase() === hostname);
+    if (holder) throw new HttpError(409, `host name ${request.hostname} is held by agent ${holder.agentId}: revoke it first`);
     const agentId = randomUUID();
     const used = { ...token.body, usedAt: now, usedBy: agentId };
     if (!(await this.store.updateRecord(ENROLL_TOKEN, token.id, used, { expectVersion: token.version }))) throw refused;

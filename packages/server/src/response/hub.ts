@@ -23,6 +23,10 @@ import type { AgentBody, AgentRegistry } from './agents.js';
 
 /** One agent message at most (an evidence bundle with an executable is the largest). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Messages received and not handled yet, per agent: past this the socket is paused (an agent cannot fill the server's memory). */
+const MAX_PENDING_BYTES = 2 * MAX_MESSAGE_BYTES;
+/** What the server keeps of the version and OS an agent reports. */
+const MAX_LABEL_LENGTH = 200;
 export const DEFAULT_HEARTBEAT_MS = 10_000;
 
 export type Hello = Extract<AgentMessage, { type: 'hello' }>;
@@ -47,6 +51,10 @@ interface Session {
   lastHeard: number;
   /** A batch refused with "retry": later batches are refused too until it comes again. */
   retryFrom: number | null;
+  /** Bytes of the messages received and not handled yet. */
+  pendingBytes: number;
+  /** The hello was handled (a second one on the same connection is ignored: each one rescans the open actions). */
+  greeted: boolean;
 }
 
 export class AgentHub {
@@ -85,6 +93,11 @@ export class AgentHub {
     );
   }
 
+  /** Drops an agent's connection (a revoked agent): it cannot connect again with its credential. */
+  disconnect(agentId: string): void {
+    this.sessions.get(agentId)?.socket.terminate();
+  }
+
   isOnline(agentId: string): boolean {
     return this.sessions.has(agentId);
   }
@@ -113,14 +126,26 @@ export class AgentHub {
   private open(agent: AgentBody, socket: WebSocket, address: string | null): void {
     // A reconnecting agent replaces its old connection (which may not have noticed it is dead yet).
     this.sessions.get(agent.agentId)?.socket.terminate();
-    const session: Session = { agent, socket, chain: Promise.resolve(), lastHeard: Date.now(), retryFrom: null };
+    const session: Session = {
+      agent,
+      socket,
+      chain: Promise.resolve(),
+      lastHeard: Date.now(),
+      retryFrom: null,
+      pendingBytes: 0,
+      greeted: false,
+    };
     this.sessions.set(agent.agentId, session);
     void this.registry.update(agent.agentId, (body) => ({ ...body, address, lastSeen: Date.now() }));
     socket.on('message', (data, isBinary) => {
       session.lastHeard = Date.now();
       if (isBinary) return this.problem(session, 'binary message ignored');
       const text = data.toString();
-      session.chain = session.chain.then(() => this.message(session, text)).catch((error: Error) => this.problem(session, error.message));
+      this.hold(session, text.length);
+      session.chain = session.chain
+        .then(() => this.message(session, text))
+        .catch((error: Error) => this.problem(session, error.message))
+        .finally(() => this.hold(session, -text.length));
     });
     socket.on('close', () => {
       if (this.sessions.get(agent.agentId) !== session) return;
@@ -142,26 +167,35 @@ export class AgentHub {
     const handlers = this.handlers;
     const agent = session.agent;
     switch (message?.type) {
-      case 'hello':
+      case 'hello': {
+        if (session.greeted) return this.problem(session, 'a second hello on one connection ignored');
+        session.greeted = true;
         // The host name stays the one enrolled: an agent cannot take another host's name (its events are stamped with it).
-        session.agent =
-          (await this.registry.update(agent.agentId, (body) => ({ ...body, os: String(message.os), version: String(message.version) }))) ??
-          agent;
-        return handlers?.connected(session.agent, message);
+        const os = String(message.os).slice(0, MAX_LABEL_LENGTH);
+        const version = String(message.version).slice(0, MAX_LABEL_LENGTH);
+        session.agent = (await this.registry.update(agent.agentId, (body) => ({ ...body, os, version }))) ?? agent;
+        return handlers?.connected(session.agent, { ...message, os, version, isolated: message.isolated === true });
+      }
       case 'heartbeat':
         this.send(agent.agentId, { type: 'heartbeat', time: Date.now() });
         await this.registry.seen(agent.agentId, this.storedThrough.get(agent.agentId));
         return handlers?.heartbeat(agent, message.isolated === true);
       case 'events':
         return this.events(session, message.seq, message.events);
-      case 'inventory':
-        return handlers?.inventory(agent, message.inventory);
-      case 'result':
-        return handlers?.result(agent, message.result);
-      case 'evidence':
-        return handlers?.evidence(agent, message);
+      case 'inventory': {
+        const problem = inventoryProblem(message.inventory);
+        return problem ? this.problem(session, `inventory ignored: ${problem}`) : handlers?.inventory(agent, message.inventory);
+      }
+      case 'result': {
+        const problem = resultProblem(message.result);
+        return problem ? this.problem(session, `result ignored: ${problem}`) : handlers?.result(agent, message.result);
+      }
+      case 'evidence': {
+        const problem = evidenceProblem(message);
+        return problem ? this.problem(session, `evidence ignored: ${problem}`) : handlers?.evidence(agent, message);
+      }
       default:
-        return this.problem(session, `unknown message type ${JSON.stringify((message as { type?: unknown })?.type)}`);
+        return this.problem(session, `unknown message type ${String(JSON.stringify((message as { type?: unknown })?.type)).slice(0, 50)}`);
     }
   }
 
@@ -199,6 +233,13 @@ export class AgentHub {
     }
   }
 
+  /** Counts bytes waiting to be handled; the socket stops reading while too many wait, and reads again once they are handled. */
+  private hold(session: Session, bytes: number): void {
+    session.pendingBytes += bytes;
+    if (session.pendingBytes > MAX_PENDING_BYTES && !session.socket.isPaused) session.socket.pause();
+    else if (session.pendingBytes <= MAX_PENDING_BYTES && session.socket.isPaused) session.socket.resume();
+  }
+
   private dropSilent(): void {
     const deadline = Date.now() - 3 * this.heartbeatMs;
     for (const session of this.sessions.values()) if (session.lastHeard < deadline) session.socket.terminate();
@@ -212,6 +253,37 @@ export class AgentHub {
 /** The server's identity of the agent wins over whatever the event claims. */
 function stamp(event: Record<string, unknown>, agent: AgentBody): Record<string, unknown> {
   return { ...event, _source: AGENT_EVENT_SOURCE, Computer: agent.hostname, AgentId: agent.agentId };
+}
+
+/** What is wrong with an inventory the server would keep on the agent record and read back (null when nothing). */
+function inventoryProblem(inventory: unknown): string | null {
+  if (!isObject(inventory)) return 'not an object';
+  if (!Number.isFinite(inventory.collectedAt)) return '"collectedAt" is not a time';
+  for (const key of ['packages', 'executables', 'listening', 'persistence'])
+    if (!Array.isArray(inventory[key])) return `"${key}" is not a list`;
+  const executables = inventory.executables as unknown[];
+  if (!executables.every((e) => isObject(e) && typeof e.sha256 === 'string')) return 'an executable without its sha256';
+  return null;
+}
+
+/** What is wrong with a command result (null when nothing): only results an agent can give are recorded. */
+function resultProblem(result: unknown): string | null {
+  if (!isObject(result)) return 'not an object';
+  if (typeof result.commandId !== 'string') return '"commandId" is not text';
+  if (result.actionId !== null && !Number.isSafeInteger(result.actionId)) return '"actionId" is not an action id';
+  if (!['succeeded', 'failed', 'refused'].includes(result.status as string))
+    return `status ${String(JSON.stringify(result.status)).slice(0, 50)} is not succeeded, failed or refused`;
+  if (result.enforcedAt !== undefined && !Number.isFinite(result.enforcedAt)) return '"enforcedAt" is not a time';
+  if (result.error !== undefined && typeof result.error !== 'string') return '"error" is not text';
+  if (!Array.isArray(result.verification) || !result.verification.every(isObject)) return '"verification" is not a list of checks';
+  if (result.output !== undefined && !isObject(result.output)) return '"output" is not an object';
+  return null;
+}
+
+function evidenceProblem(message: EvidenceMessage): string | null {
+  if (typeof message.commandId !== 'string' || !Number.isSafeInteger(message.actionId)) return 'it names no command and action';
+  if (typeof message.bundle !== 'string' || typeof message.sha256 !== 'string') return 'no bundle text and digest';
+  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

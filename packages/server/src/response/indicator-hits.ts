@@ -25,7 +25,7 @@ const FIELD_TYPES: Record<string, 'ip' | 'domain' | 'hashes' | 'sha256'> = {
 };
 const FIELD_VALUE = new RegExp(
   `"(${Object.keys(FIELD_TYPES)
-    .map((k) => k.replace('.', '\\.'))
+    .map((k) => k.replaceAll('.', '\\.'))
     .join('|')})":"((?:[^"\\\\]|\\\\.)*)"`,
   'g',
 );

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import {
   forensicVerdict,
   planResponse,
+  unblockableIpReason,
   type ActionParams,
   type ActionType,
   type CommandResult,
@@ -71,6 +72,8 @@ interface Group {
   fleetBlock: boolean;
   trigger: ResponseTrigger;
   alertTime: number;
+  /** When the server made the group (the alert's own time is the event's, which an agent writes). */
+  createdAt: number;
   actionIds: number[];
   verdict: ForensicRecord | null;
 }
@@ -142,8 +145,7 @@ export class ResponseService implements HubHandlers {
   async connected(agent: AgentBody, hello: Hello): Promise<void> {
     if (agent.isolated !== hello.isolated) await this.registry.update(agent.agentId, (a) => ({ ...a, isolated: hello.isolated }));
     this.actions.sendUnrecorded(agent.agentId, 'sync_blocks', this.blocklist.agentBlocks());
-    for (const action of await this.actions.open())
-      if (action.body.agentId === agent.agentId && action.body.status === 'queued') await this.actions.dispatch(action.id);
+    for (const id of this.actions.queuedFor(agent.agentId)) await this.actions.dispatch(id);
     this.feed.publish('agent', { id: agent.agentId, hostname: agent.hostname, status: 'online' });
   }
 
@@ -179,14 +181,23 @@ export class ResponseService implements HubHandlers {
     if (action.body.type === 'isolate' && action.body.releaseAfterMs !== null) this.armRelease(action, action.body.releaseAfterMs);
   }
 
-  /** An evidence bundle: checked against its digest, stored, and — for a verification — judged. */
+  /**
+   * An evidence bundle: checked against its digest, stored, and — for a verification — judged. Only
+   * the bundle the command asked this agent for is taken, once: an agent cannot speak for another
+   * host's verification, nor store bundles nobody asked for.
+   */
   async evidence(agent: AgentBody, message: EvidenceMessage): Promise<void> {
+    const refuse = (why: string): void =>
+      this.stats.problem(`agent ${agent.hostname}: evidence bundle for action ${message.actionId} ${why}; dropped`);
+    const action = await this.actions.current(message.actionId!);
+    const b = action?.body;
+    if (!b || b.type !== 'collect_evidence' || b.agentId !== agent.agentId || b.commandId !== message.commandId)
+      return refuse('answers no collect_evidence command sent to this agent');
     const digest = createHash('sha256').update(message.bundle).digest('hex');
-    if (digest !== message.sha256) {
-      this.stats.problem(`agent ${agent.hostname}: evidence bundle for action ${message.actionId} does not match its SHA-256; dropped`);
-      return;
-    }
+    if (digest !== message.sha256) return refuse('does not match its SHA-256');
+    if ((await this.store.listRecords(EVIDENCE, { tag: `action:${action.id}`, limit: 1 })).length > 0) return refuse('came again');
     const bundle = JSON.parse(message.bundle) as EvidenceBundle;
+    if (!Number.isFinite(bundle?.collectedAt)) return refuse('has no collection time');
     const body: EvidenceBody = {
       actionId: message.actionId,
       agentId: agent.agentId,
@@ -197,17 +208,15 @@ export class ResponseService implements HubHandlers {
       bundleText: message.bundle,
     };
     const stored = await this.store
-      .putRecord(EVIDENCE, { key: digest, tag: message.actionId === null ? null : `action:${message.actionId}`, body })
+      .putRecord(EVIDENCE, { key: digest, tag: `action:${action.id}`, body })
       .catch(async () => (await this.store.findRecord<EvidenceBody>(EVIDENCE, digest))!);
     await this.audit.record({ name: `agent:${agent.hostname}` }, 'evidence.store', `evidence:${stored.id}`, {
       sha256: digest,
       action: message.actionId,
       size: body.size,
     });
-    if (message.actionId === null) return;
-    const action = await this.actions.get(message.actionId);
-    const group = action?.body.group ? this.groups.get(action.body.group) : undefined;
-    if (action && group && !group.verdict) await this.judge(action, group, bundle, stored.id);
+    const group = b.group ? this.groups.get(b.group) : undefined;
+    if (group && !group.verdict) await this.judge(action, group, bundle, stored.id);
   }
 
   // ---- playbooks ----
@@ -232,6 +241,7 @@ export class ResponseService implements HubHandlers {
     };
     const now = Date.now();
     this.isolations = this.isolations.filter((time) => now - time < HOUR_MS);
+    for (const [key, time] of this.answered) if (now - time >= RESPONSE_COOLDOWN_MS) this.answered.delete(key);
     const target = agent?.agentId ?? alert.computer ?? '';
     // A playbook answers a host once per cooldown; the others are planned together (protected tags and merging span them all).
     const ready = this.playbooks.enabled().filter((p) => now - (this.answered.get(`${p.id}|${target}`) ?? 0) >= RESPONSE_COOLDOWN_MS);
@@ -274,6 +284,7 @@ export class ResponseService implements HubHandlers {
           fleetBlock: playbooks.some((p) => p.fleetBlock),
           trigger,
           alertTime: alert.timestamp,
+          createdAt: Date.now(),
           actionIds: [],
           verdict: null,
         }
@@ -312,7 +323,7 @@ export class ResponseService implements HubHandlers {
 
   /** Groups wait for their verdict a day at most: evidence that never comes does not keep them for ever. */
   private remember(id: string, group: Group): void {
-    for (const [key, old] of this.groups) if (group.alertTime - old.alertTime > DAY_MS) this.groups.delete(key);
+    for (const [key, old] of this.groups) if (group.createdAt - old.createdAt > DAY_MS) this.groups.delete(key);
     this.groups.set(id, group);
   }
 
@@ -378,7 +389,8 @@ export class ResponseService implements HubHandlers {
     const events = await this.store.searchEvents({
       host: group.hostname,
       from: group.alertTime - RECORDED_CONNECTIONS_MS,
-      fields: { ProcessId: String(pid), _kind: 'network_connection' },
+      // The agent's own events: another source naming the host cannot add connections to its verdict.
+      fields: { ProcessId: String(pid), _kind: 'network_connection', AgentId: group.agentId },
       limit: 1000,
     });
     const recorded = events.map((event) => ({
@@ -434,6 +446,11 @@ export class ResponseService implements HubHandlers {
         this.hub.onlineIds(),
       );
     }
+  }
+
+  /** Why an address must not go on the blocklist (loopback, multicast, this server's own…), or null. */
+  unblockableReason(address: string): string | null {
+    return unblockableIpReason(address, this.options.serverAddresses);
   }
 
   /** Pushes new blocklist entries (added by a responder) to every connected agent as one fleet action. */

@@ -137,6 +137,8 @@ function agentRoutes(parts: ServerParts): Route[] {
         const revoke = body.revoked === true;
         const agent = await registry.update(ctx.params.id!, (a) => ({ ...a, tags: tags ?? a.tags, revoked: a.revoked || revoke }));
         if (!agent) throw notFound(`agent ${ctx.params.id}`);
+        // A revoked credential stops working now, on the connection already open too.
+        if (agent.revoked) hub.disconnect(agent.agentId);
         await parts.audit.record(ctx.principal!, 'agent.update', `agent:${agent.agentId}`, { tags, revoked: revoke || undefined });
         return { json: agentView(agent, hub.isOnline(agent.agentId)) };
       },
@@ -250,7 +252,7 @@ function actionRoutes(parts: ServerParts): Route[] {
     {
       method: 'GET',
       path: '/api/v1/evidence/:id',
-      permission: 'viewer',
+      permission: 'analyst',
       doc: {
         summary: 'An evidence bundle: what was collected, from where, its SHA-256 (checked on arrival against the agent’s digest)',
         tags: ['response'],
@@ -274,7 +276,7 @@ function actionRoutes(parts: ServerParts): Route[] {
     {
       method: 'GET',
       path: '/api/v1/evidence/:id/raw',
-      permission: 'viewer',
+      permission: 'analyst',
       doc: {
         summary: 'The bundle’s exact bytes as the agent sent them: their SHA-256 is the evidence digest (chain of custody)',
         tags: ['response'],
@@ -338,6 +340,8 @@ function blocklistRoutes(parts: ServerParts): Route[] {
           if (!INDICATOR_TYPES.includes(type)) throw badRequest(`indicators[${i}].type must be one of ${INDICATOR_TYPES.join(', ')}`);
           const value = canonicalIndicator(type, String(item.value ?? ''));
           if (!value) throw badRequest(`indicators[${i}].value is not a valid ${type}`);
+          const unblockable = type === 'ip' ? service.unblockableReason(value) : null;
+          if (unblockable) throw badRequest(`indicators[${i}].value cannot be blocked: ${unblockable}`);
           return {
             type,
             value,
