@@ -410,6 +410,73 @@ require_verdict: confirmed
       await eventually(async () => agent.commands.find((c) => c.actionId === isolate.id && c.type === 'isolate'));
     });
 
+    test('a verdict-gated action goes out once forensics confirms, with the verdict recorded on it', async () => {
+      const playbook = `id: kill-evil-when-confirmed
+title: Kill evil.exe once forensics confirms
+when:
+  rule_ids: [7f1c2d3e-0000-4000-8000-000000000001]
+mode: automatic
+actions: [kill_process]
+require_verdict: confirmed
+`;
+      assert.equal((await t.request('POST', '/api/v1/playbooks', { body: playbook })).status, 201);
+      // A second host: "seen on no other host" needs another host to have looked.
+      const minted = await t.request('POST', '/api/v1/agents/enroll-tokens', { body: {} });
+      const second = await t.request('POST', '/api/v1/agents/enroll', {
+        token: null,
+        body: { token: minted.json.token, hostname: 'app-02' },
+      });
+      assert.equal(second.status, 201);
+      await t.request('POST', '/api/v1/ingest?format=flat', {
+        token: t.tokens.ingest,
+        body: ndjson([processEvent(4, 'C:\\evil.exe', { Computer: 'web-01' })]),
+      });
+      const ofPlaybook = async (type: string): Promise<Record<string, unknown> | undefined> =>
+        (await t.request('GET', '/api/v1/actions?limit=100')).json.actions.find(
+          (a: { type: string; playbook_id: string }) => a.type === type && a.playbook_id === 'kill-evil-when-confirmed',
+        );
+      const kill = await eventually(() => ofPlaybook('kill_process'));
+      assert.equal(kill.status, 'waiting_verdict');
+      const evidenceAction = await eventually(() => ofPlaybook('collect_evidence'));
+      const command = await eventually(async () => agent.commands.find((c) => c.actionId === evidenceAction.id));
+      assert.ok(!agent.commands.some((c) => c.actionId === kill.id), 'nothing is killed before the verdict');
+      // What the host shows: the process runs from a hidden folder in /tmp, from a file no other host has.
+      const sha256 = 'ab'.repeat(32);
+      const process = {
+        pid: 1004,
+        ppid: 1,
+        startTime: 5,
+        image: '/tmp/.cache/evil',
+        commandLine: '/tmp/.cache/evil',
+        user: 'root',
+        uid: 0,
+        sha256,
+        cwd: '/',
+      };
+      const bundle = JSON.stringify({
+        ...JSON.parse(emptyBundle(enrolled.agent_id)),
+        process,
+        processes: [process],
+        executable: { path: process.image, sha256, size: 1000, mode: 0o755, uid: 0, contentBase64: null },
+      });
+      agent.send({
+        type: 'evidence',
+        commandId: command.id,
+        actionId: command.actionId,
+        sha256: createHash('sha256').update(bundle).digest('hex'),
+        bundle,
+      });
+      agent.succeed(command);
+      const judged = await eventually(async () => {
+        const action = (await t.request('GET', `/api/v1/actions/${kill.id}`)).json;
+        return action.forensic ? action : undefined;
+      });
+      assert.equal(judged.forensic.verdict, 'confirmed', JSON.stringify(judged.forensic.reasons));
+      const sent = await eventually(async () => agent.commands.find((c) => c.actionId === kill.id));
+      assert.equal(sent.type, 'kill_process');
+      assert.equal((await t.request('GET', `/api/v1/actions/${kill.id}`)).json.status, 'sent');
+    });
+
     test('an agent cannot take another host’s name, nor answer, give evidence or break records for another agent', async () => {
       const { token } = (await t.request('POST', '/api/v1/agents/enroll-tokens', { body: {} })).json;
       const enroll = (hostname: string): ReturnType<TestServer['request']> =>
