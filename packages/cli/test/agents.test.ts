@@ -70,3 +70,32 @@ test('agent without enrollment says what it needs', async () => {
   assert.equal(result.code, 1);
   assert.match(result.stderr, /holds no enrollment: give --server URL and --enroll-token TOKEN/);
 });
+
+test('software: who runs a product version, and where a hash is', async () => {
+  const sha256 = 'c'.repeat(64);
+  const event = {
+    Channel: 'Microsoft-Windows-Sysmon/Operational',
+    EventID: 1,
+    Computer: 'ws-07',
+    '@timestamp': '2026-03-22T10:00:00Z',
+    Image: 'C:\\Program Files\\3CX\\3CXDesktopApp.exe',
+    Company: '3CX Ltd',
+    Product: '3CX Desktop App',
+    FileVersion: '18.12.416',
+    Hashes: `SHA256=${sha256}`,
+  };
+  const ingest = await fetch(`${server.url}/api/v1/ingest?format=flat`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}` },
+    body: JSON.stringify(event),
+  });
+  assert.equal(ingest.status, 200);
+  await server.parts.pipeline.drained();
+  const listed = await firebreak(['software', '--server', server.url, '--token', ADMIN, '--product', '3cx', '--version', '416']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^VENDOR\s+PRODUCT\s+VERSION\s+HOSTS\s+FIRST SEEN\s+LAST SEEN\s+SIGNERS$/m);
+  assert.match(listed.stdout, /3CX Ltd\s+3CX Desktop App\s+18\.12\.416\s+1\s+2026-03-22T10:00:00\.000Z/);
+  const where = await firebreak(['software', '--server', server.url, '--token', ADMIN, '--hash', sha256]);
+  assert.match(where.stdout, /ws-07\s+C:\\Program Files\\3CX\\3CXDesktopApp\.exe/);
+  assert.match(where.stderr, /seen on 1 hosts/);
+});

@@ -13,6 +13,7 @@ import type { AgentHub } from './response/hub.js';
 import type { PlaybookLibrary } from './response/playbooks.js';
 import type { ResponseService } from './response/service.js';
 import type { Stats } from './stats.js';
+import type { SoftwareInventory } from './supply-chain/inventory.js';
 
 export interface ServerParts {
   store: Store;
@@ -29,6 +30,8 @@ export interface ServerParts {
   extraStats(): Record<string, unknown>;
   version: string;
   response: ResponseParts;
+  /** Who runs what, and where each hash was seen (issue 7). */
+  software: SoftwareInventory;
 }
 
 /** Agents and response (issue 6): what the routes and the hub share. */

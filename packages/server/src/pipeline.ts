@@ -50,9 +50,13 @@ interface WriteRequest {
 /** Told of alerts once they are stored and in incidents, with the fields of their events. */
 export type AlertListener = (alerts: readonly StoredAlert[], fields: (eventId: number) => Record<string, unknown> | undefined) => void;
 
-/** An alert for a stored event that holds a known-bad value (see response/indicator-hits.ts). */
-export interface IndicatorSource {
-  alertFor(record: SerializedEventRecord, eventId: number): AlertRecord | undefined;
+/**
+ * A look at every stored event after its rules, in storage order, that may raise alerts of its
+ * own: indicator hits (response/indicator-hits.ts), behaviour drift and the software inventory
+ * (supply-chain/).
+ */
+export interface EventStage {
+  alertsFor(record: SerializedEventRecord, eventId: number): readonly AlertRecord[];
 }
 
 export class Pipeline {
@@ -68,7 +72,7 @@ export class Pipeline {
   private markStopped = false;
   private idle: (() => void)[] = [];
   private readonly alertListeners: AlertListener[] = [];
-  private indicators: IndicatorSource | undefined;
+  private readonly stages: EventStage[] = [];
   private roomWaiters: (() => void)[] = [];
 
   constructor(
@@ -226,12 +230,12 @@ export class Pipeline {
           alerts.push(alertOf(detection, batch.ids[index]!));
           evidence.set(batch.ids[index]!, batch.records[index]!);
         }
-      if (this.indicators)
+      for (const stage of this.stages)
         batch.records.forEach((record, i) => {
-          const alert = this.indicators!.alertFor(record, batch.ids[i]!);
-          if (!alert) return;
-          alerts.push(alert);
-          evidence.set(batch.ids[i]!, record);
+          for (const alert of stage.alertsFor(record, batch.ids[i]!)) {
+            alerts.push(alert);
+            evidence.set(batch.ids[i]!, record);
+          }
         });
     }
     const stored = alerts.length === 0 ? [] : await this.store.insertAlerts(alerts);
@@ -266,9 +270,9 @@ export class Pipeline {
     for (const listener of this.alertListeners) listener(grouped, fields);
   }
 
-  /** Stored events are checked against these indicators too (the fleet blocklist): a hit is an `ioc` alert. */
-  watchIndicators(source: IndicatorSource): void {
-    this.indicators = source;
+  /** Every stored event goes through this stage too, after its rules. */
+  addStage(stage: EventStage): void {
+    this.stages.push(stage);
   }
 
   onAlerts(listener: AlertListener): void {

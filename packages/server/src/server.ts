@@ -29,6 +29,7 @@ import { eventRoutes } from './routes/events.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { responseRoutes } from './routes/response.js';
+import { softwareRoutes } from './routes/software.js';
 import { systemRoutes } from './routes/system.js';
 import { ActionService } from './response/actions.js';
 import { AgentRegistry } from './response/agents.js';
@@ -39,6 +40,7 @@ import { AgentHub } from './response/hub.js';
 import { loadSigningKeys } from './response/keys.js';
 import { PlaybookLibrary } from './response/playbooks.js';
 import { ResponseService, type ResponseOptions } from './response/service.js';
+import { SoftwareInventory } from './supply-chain/inventory.js';
 import { Stats } from './stats.js';
 import { SyslogIngest, type SyslogOptions } from './syslog-ingest.js';
 
@@ -130,7 +132,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const firstAdminToken = await auth.bootstrapAdmin(options.adminToken);
     const unplaced = await incidents.assignUnplaced();
     if (unplaced > 0) log(`${unplaced} alerts stored before the last stop were placed in incidents`);
-    const response = await startResponse(store, pipeline, incidents, feed, audit, stats, options);
+    const software = new SoftwareInventory(store);
+    await software.load();
+    pipeline.addStage(software);
+    closers.push(() => software.close());
+    const response = await startResponse(store, pipeline, incidents, feed, audit, stats, options, software);
     closers.push(() => response.close());
     const replayed = await pipeline.replay();
     if (replayed > 0) log(`detection caught up on ${replayed} events stored before the last stop`);
@@ -148,6 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       uploadDir: join(options.dataDir, 'uploads'),
       extraStats: () => ({ ...syslog.counters(), agents_online: response.hub.onlineIds().length }),
       response,
+      software,
       version: packageVersion(),
     };
     const router = buildRouter(parts, options, await clusterUuid(store));
@@ -212,6 +219,7 @@ async function startResponse(
   audit: AuditLog,
   stats: Stats,
   options: ServerOptions,
+  software: SoftwareInventory,
 ): Promise<ResponseParts> {
   const keys = await loadSigningKeys(options.dataDir);
   const registry = new AgentRegistry(store);
@@ -240,11 +248,12 @@ async function startResponse(
     feed,
     stats,
     responseOptions,
+    software,
   );
   await service.start();
   hub.handle(service);
   pipeline.onAlerts((alerts, fields) => service.alerts(alerts, fields));
-  pipeline.watchIndicators(new IndicatorWatch(blocklist));
+  pipeline.addStage(new IndicatorWatch(blocklist));
   return {
     registry,
     hub,
@@ -279,6 +288,7 @@ function buildRouter(parts: ServerParts, options: ServerOptions, uuid: string): 
     ...incidentRoutes(parts),
     ...adminRoutes(parts),
     ...responseRoutes(parts),
+    ...softwareRoutes(parts),
     // Last: its catch-all takes the Elasticsearch setup paths nothing above serves.
     ...elasticRoutes(parts, uuid),
   );

@@ -1,9 +1,7 @@
 /** `firebreak agents enroll-token` and `firebreak agents list`: the fleet, through the server's API. */
 import { parseArgs } from 'node:util';
-import { CommandError, UsageError, parsePositiveInt, withUsage } from '../output.js';
-
-const CONNECTION_OPTIONS = `  --server URL         the Firebreak server (default http://127.0.0.1:8080)
-  --token TOKEN        an API token (default: $FIREBREAK_TOKEN)`;
+import { UsageError, parsePositiveInt, withUsage } from '../output.js';
+import { call, connection, CONNECTION, CONNECTION_OPTIONS, printTable } from './api-client.js';
 
 const ENROLL_USAGE = 'Usage: firebreak agents enroll-token [--server URL] [--token TOKEN] [--tag TAG]... [--ttl-hours N]';
 
@@ -30,13 +28,6 @@ Options:
 ${CONNECTION_OPTIONS}
   --json               one JSON document instead of a table
   -h, --help           show this help`;
-
-const CONNECTION = { server: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
-
-interface Connection {
-  server: string;
-  token: string;
-}
 
 export async function agentsEnrollToken(args: string[]): Promise<number> {
   const parsed = await withUsage(ENROLL_USAGE, async () => {
@@ -69,44 +60,14 @@ export async function agentsList(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ agents }, null, 2)}\n`);
     return 0;
   }
-  const rows = agents.map((a) => [String(a.id), String(a.hostname), String(a.status), a.isolated ? 'isolated' : '-', String(a.last_seen)]);
-  const header = ['ID', 'HOSTNAME', 'STATUS', 'ISOLATION', 'LAST SEEN'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows])
-    process.stdout.write(
-      `${row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  printTable(
+    ['ID', 'HOSTNAME', 'STATUS', 'ISOLATION', 'LAST SEEN'],
+    agents.map((a) => [String(a.id), String(a.hostname), String(a.status), a.isolated ? 'isolated' : '-', String(a.last_seen)]),
+  );
   process.stderr.write(
     `${agents.length} agents, ${agents.filter((a) => a.status === 'online').length} online, ${agents.filter((a) => a.isolated).length} isolated\n`,
   );
   return 0;
-}
-
-function connection(values: { server?: string; token?: string }): Connection {
-  const token = values.token ?? process.env.FIREBREAK_TOKEN;
-  if (!token) throw new UsageError('an API token is needed: --token TOKEN or FIREBREAK_TOKEN');
-  return { server: (values.server ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''), token };
-}
-
-async function call(connection: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(`${connection.server}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${connection.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (error) {
-    throw new CommandError(
-      `cannot reach ${connection.server}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`,
-    );
-  }
-  const text = await response.text();
-  if (!response.ok) throw new CommandError(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 500)}`);
-  return JSON.parse(text);
 }
 
 function help(text: string): number {

@@ -9,6 +9,7 @@
  */
 import { normalizeDomain, normalizeIp, sha256FromHashes } from '@firebreak/core';
 import type { AlertRecord, SerializedEventRecord } from '@firebreak/store';
+import type { EventStage } from '../pipeline.js';
 import type { Blocklist, IndicatorType } from './blocklist.js';
 
 /** Fields that name a destination, a queried name or an executable hash (Sysmon names, then ECS). */
@@ -61,13 +62,13 @@ function lookup(kind: 'ip' | 'domain' | 'hashes' | 'sha256', value: string, bloc
 }
 
 /** What the pipeline asks of each stored event. */
-export class IndicatorWatch {
+export class IndicatorWatch implements EventStage {
   constructor(private readonly blocklist: Blocklist) {}
 
-  alertFor(record: SerializedEventRecord, eventId: number): AlertRecord | undefined {
-    if (this.blocklist.size === 0) return undefined;
+  alertsFor(record: SerializedEventRecord, eventId: number): AlertRecord[] {
+    if (this.blocklist.size === 0) return [];
     const hits = indicatorHits(record.fieldsJson, this.blocklist);
-    return hits.length === 0 ? undefined : indicatorAlert(record, eventId, hits);
+    return hits.length === 0 ? [] : [indicatorAlert(record, eventId, hits)];
   }
 }
 

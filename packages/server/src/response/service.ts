@@ -111,6 +111,8 @@ export class ResponseService implements HubHandlers {
     private readonly feed: LiveFeed,
     private readonly stats: Stats,
     private readonly options: ResponseOptions,
+    /** Told of agents' inventories too (installed packages, running executables). */
+    private readonly software: { observeInventory(host: string, inventory: Inventory): void },
   ) {
     actions.listen((action) => this.feed.publish('action', actionView(action)));
   }
@@ -159,6 +161,7 @@ export class ResponseService implements HubHandlers {
 
   async inventory(agent: AgentBody, inventory: Inventory): Promise<void> {
     this.fleet.observeInventory(agent.hostname, inventory);
+    this.software.observeInventory(agent.hostname, inventory);
     await this.registry.update(agent.agentId, (a) => ({ ...a, inventory }));
   }
 
