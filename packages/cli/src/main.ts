@@ -7,6 +7,7 @@ import { AUDIT_VERIFY_HELP, auditVerify } from './commands/audit.js';
 import { AGENT_HELP, agent } from './commands/agent.js';
 import { AGENTS_LIST_HELP, ENROLL_TOKEN_HELP, agentsEnrollToken, agentsList } from './commands/agents.js';
 import { SOFTWARE_HELP, software } from './commands/software.js';
+import { ADVISORY_HELP, advisoryAdd } from './commands/advisory.js';
 import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
 import { TIMELINE_HELP, timeline } from './commands/timeline.js';
 import { UsageError, write } from './output.js';
@@ -33,6 +34,7 @@ Commands:
   agents enroll-token      mint a one-time token an agent enrolls with
   agents list              the enrolled agents: status, isolation, last seen
   software                 who runs which application version; where a hash was seen
+  advisory add FILE        a vendor compromise: its blast radius across the fleet
 
 Run "firebreak <command> --help" for the options of a command.`;
 
@@ -52,6 +54,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   'agents enroll-token': { run: agentsEnrollToken, help: ENROLL_TOKEN_HELP },
   'agents list': { run: agentsList, help: AGENTS_LIST_HELP },
   software: { run: software, help: SOFTWARE_HELP },
+  'advisory add': { run: advisoryAdd, help: ADVISORY_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -13,6 +13,7 @@ import type { AgentHub } from './response/hub.js';
 import type { PlaybookLibrary } from './response/playbooks.js';
 import type { ResponseService } from './response/service.js';
 import type { Stats } from './stats.js';
+import type { Advisories } from './supply-chain/advisories.js';
 import type { SoftwareInventory } from './supply-chain/inventory.js';
 
 export interface ServerParts {
@@ -32,6 +33,8 @@ export interface ServerParts {
   response: ResponseParts;
   /** Who runs what, and where each hash was seen (issue 7). */
   software: SoftwareInventory;
+  /** Vendor advisories and their blast radius. */
+  advisories: Advisories;
 }
 
 /** Agents and response (issue 6): what the routes and the hub share. */

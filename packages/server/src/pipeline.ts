@@ -263,6 +263,19 @@ export class Pipeline {
     return item.correlate ? this.correlations.process([item]) : [item.detection];
   }
 
+  /**
+   * Alerts found outside the event flow (an advisory's retro-hunt): stored (de-duplicated), grouped
+   * into incidents and handed to the listeners like any other; resolves with those stored.
+   */
+  async raiseAlerts(
+    alerts: readonly AlertRecord[],
+    fields: (eventId: number) => Record<string, unknown> | undefined,
+  ): Promise<StoredAlert[]> {
+    const stored = alerts.length === 0 ? [] : await this.store.insertAlerts(alerts);
+    if (stored.length > 0) await this.raise(stored, fields);
+    return stored;
+  }
+
   private async raise(alerts: StoredAlert[], fields: (eventId: number) => Record<string, unknown> | undefined): Promise<void> {
     this.stats.alerts += alerts.length;
     const grouped = await this.incidents.assign(alerts, fields);

@@ -29,7 +29,7 @@ import { eventRoutes } from './routes/events.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { responseRoutes } from './routes/response.js';
-import { softwareRoutes } from './routes/software.js';
+import { supplyChainRoutes } from './routes/software.js';
 import { systemRoutes } from './routes/system.js';
 import { ActionService } from './response/actions.js';
 import { AgentRegistry } from './response/agents.js';
@@ -40,6 +40,7 @@ import { AgentHub } from './response/hub.js';
 import { loadSigningKeys } from './response/keys.js';
 import { PlaybookLibrary } from './response/playbooks.js';
 import { ResponseService, type ResponseOptions } from './response/service.js';
+import { Advisories } from './supply-chain/advisories.js';
 import { SoftwareInventory } from './supply-chain/inventory.js';
 import { Stats } from './stats.js';
 import { SyslogIngest, type SyslogOptions } from './syslog-ingest.js';
@@ -155,6 +156,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       extraStats: () => ({ ...syslog.counters(), agents_online: response.hub.onlineIds().length }),
       response,
       software,
+      advisories: new Advisories(store, software, pipeline),
       version: packageVersion(),
     };
     const router = buildRouter(parts, options, await clusterUuid(store));
@@ -288,7 +290,7 @@ function buildRouter(parts: ServerParts, options: ServerOptions, uuid: string): 
     ...incidentRoutes(parts),
     ...adminRoutes(parts),
     ...responseRoutes(parts),
-    ...softwareRoutes(parts),
+    ...supplyChainRoutes(parts),
     // Last: its catch-all takes the Elasticsearch setup paths nothing above serves.
     ...elasticRoutes(parts, uuid),
   );

@@ -1,13 +1,62 @@
-/** The fleet's software inventory: who runs product X version Y, and where hash H was seen. */
+/** Supply chain: the software inventory (who runs product X version Y, where hash H was seen) and vendor advisories. */
 import { isoTime, normalizeSha256 } from '@firebreak/core';
 import type { ServerParts } from '../context.js';
 import { badRequest } from '../http/errors.js';
 import { intParam, MAX_PAGE } from '../http/params.js';
 import type { Route } from '../http/router.js';
+import { parseJson } from '../http/body.js';
+import { parseAdvisory } from '../supply-chain/advisories.js';
 import { softwareView } from '../supply-chain/inventory.js';
 
-export function softwareRoutes(parts: ServerParts): Route[] {
+export function supplyChainRoutes(parts: ServerParts): Route[] {
   return [
+    {
+      method: 'POST',
+      path: '/api/v1/advisories',
+      permission: 'responder',
+      doc: {
+        summary:
+          'A vendor compromise (vendor, product, versions, hashes, domains, ips): the blast radius at once — hosts with an affected version or hash, hosts that contacted the domains or IPs in the last 30 days — and an alert per affected host',
+        tags: ['software'],
+        body: {
+          contentType: 'application/json',
+          schema: {
+            type: 'object',
+            properties: {
+              title: { type: 'string' },
+              vendor: { type: 'string' },
+              product: { type: 'string' },
+              versions: { type: 'array', items: { type: 'string' } },
+              hashes: { type: 'array', items: { type: 'string' } },
+              domains: { type: 'array', items: { type: 'string' } },
+              ips: { type: 'array', items: { type: 'string' } },
+              references: { type: 'array', items: { type: 'string' } },
+            },
+            required: ['vendor', 'product'],
+          },
+        },
+      },
+      handler: async (ctx) => {
+        const advisory = parseAdvisory(parseJson(await ctx.body()));
+        const started = Date.now();
+        const { id, affected, alerts } = await parts.advisories.add(advisory, ctx.principal!.name);
+        await parts.audit.record(ctx.principal!, 'advisory.add', `advisory:${id}`, {
+          ...advisory,
+          affected_hosts: affected.map((h) => h.host),
+        });
+        const affectedHosts = affected.map((h) => ({
+          host: h.host,
+          evidence: h.evidence.map((e) => ({
+            kind: e.kind,
+            value: e.value,
+            detail: e.detail,
+            event_ids: e.eventIds,
+            first_seen: isoTime(e.first),
+          })),
+        }));
+        return { status: 201, json: { id, affected_hosts: affectedHosts, alerts, took_ms: Date.now() - started } };
+      },
+    },
     {
       method: 'GET',
       path: '/api/v1/software',
