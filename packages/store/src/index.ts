@@ -7,6 +7,7 @@ import type { Store } from './types.js';
 
 export * from './types.js';
 export { AUDIT_GENESIS_HASH, auditHash, canonicalJson, verifyAuditChain, type AuditVerification } from './audit.js';
+export { INDEXED_FIELDS } from './records.js';
 export { SqliteStore } from './sqlite.js';
 export { DEFAULT_POSTGRES_SCHEMA, PostgresStore } from './postgres.js';
 

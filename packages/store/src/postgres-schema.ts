@@ -104,4 +104,15 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
       CREATE INDEX records_kind_id ON records (kind, id);
     `,
   },
+  {
+    // Value look-ups on the fields retro-hunts search (records.ts INDEXED_FIELDS).
+    version: 3,
+    sql: `
+      CREATE INDEX events_destination_ip ON events ((fields ->> 'DestinationIp'));
+      CREATE INDEX events_destination_hostname ON events ((fields ->> 'DestinationHostname'));
+      CREATE INDEX events_query_name ON events ((fields ->> 'QueryName'));
+      CREATE INDEX events_ecs_destination_ip ON events ((fields ->> 'destination.ip'));
+      CREATE INDEX events_ecs_dns_question_name ON events ((fields ->> 'dns.question.name'));
+    `,
+  },
 ];

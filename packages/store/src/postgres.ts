@@ -14,6 +14,7 @@ import {
   nextAuditEntry,
   PRUNE_BATCH,
   pruneToSize,
+  isIndexedField,
   rangeConditions,
   recordConditions,
   storedMs,
@@ -168,7 +169,9 @@ export class PostgresStore implements Store {
     rangeConditions(where, query, 'time', idInList);
     if (query.host !== undefined) where.and(`host = ${where.param(storableText(query.host))}`);
     for (const [name, value] of Object.entries(query.fields ?? {})) {
-      where.and(`fields ->> ${where.param(storableText(name))} = ${where.param(storableText(String(value)))}`);
+      // An indexed field's name is written as its expression index has it (it is one of a fixed list), so the index serves.
+      const field = isIndexedField(name) ? `'${name}'` : where.param(storableText(name));
+      where.and(`fields ->> ${field} = ${where.param(storableText(String(value)))}`);
     }
     const sql = `SELECT id, time, received, host, format, channel, event_id AS "eventId", origin, fields FROM events${where.sql}
       ORDER BY id ${idOrder(query.order)} LIMIT ${where.param(checkedLimit(query.limit))}`;

@@ -154,3 +154,13 @@ export function recordConditions(where: Where, kind: string, query: RecordQuery)
   if (query.afterId !== undefined) where.and(`id > ${where.param(query.afterId)}`);
   if (query.beforeId !== undefined) where.and(`id < ${where.param(query.beforeId)}`);
 }
+
+/**
+ * Fields searched by value across long spans (retro-hunts for an advisory's domains and IPs): the
+ * stores index them, so such a search reads the matching events only. Their values are text.
+ */
+export const INDEXED_FIELDS = ['DestinationIp', 'DestinationHostname', 'QueryName', 'destination.ip', 'dns.question.name'] as const;
+
+export function isIndexedField(name: string): name is (typeof INDEXED_FIELDS)[number] {
+  return (INDEXED_FIELDS as readonly string[]).includes(name);
+}

@@ -14,6 +14,7 @@ import {
   nextAuditEntry,
   PRUNE_BATCH,
   pruneToSize,
+  isIndexedField,
   rangeConditions,
   recordConditions,
   storedMs,
@@ -125,10 +126,14 @@ export class SqliteStore implements Store {
     rangeConditions(where, query, 'time', idInList);
     if (query.host !== undefined) where.and(`host = ${where.param(query.host)}`);
     for (const [name, value] of Object.entries(query.fields ?? {})) {
+      // An indexed field is looked up by its expression index (the name is one of a fixed list, written as the index has it).
+      if (isIndexedField(name))
+        where.and(`json_extract(fields, '$.${name.includes('.') ? `"${name}"` : name}') = ${where.param(String(value))}`);
       // json_each takes the name as a plain bound value: no JSON path to escape, whatever the name holds.
-      where.and(
-        `EXISTS (SELECT 1 FROM json_each(events.fields) AS field WHERE field.key = ${where.param(name)} AND ${FIELD_TEXT} = ${where.param(String(value))})`,
-      );
+      else
+        where.and(
+          `EXISTS (SELECT 1 FROM json_each(events.fields) AS field WHERE field.key = ${where.param(name)} AND ${FIELD_TEXT} = ${where.param(String(value))})`,
+        );
     }
     const sql = `SELECT ${EVENT_COLUMNS} FROM events${where.sql} ORDER BY id ${idOrder(query.order)} LIMIT ${where.param(checkedLimit(query.limit))}`;
     return (this.statement(sql).all(...where.values) as EventRow[]).map(eventOf);

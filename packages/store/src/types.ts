@@ -48,7 +48,8 @@ export interface EventQuery {
   /**
    * Exact, case-sensitive equality on top-level fields, by name (any text: dots and quotes are part of
    * the name). Values compare as text: numbers as JSON writes them, booleans as `true`/`false`; a
-   * JSON null matches nothing.
+   * JSON null matches nothing. The fields of INDEXED_FIELDS (DestinationIp, QueryName…) are looked
+   * up through an index and match text values only.
    */
   fields?: Record<string, string>;
   /** Only events stored after this id (for paging and replay). */

@@ -207,6 +207,29 @@ function storeSuite(backend: Backend): void {
     assert.deepEqual(await matching({ 'Name.with': 'yes' }), [], 'a dot is part of the name, not a path');
   });
 
+  test('search: indexed fields (DestinationIp, QueryName, ECS names) found by value among many events', async () => {
+    const { store } = await fresh();
+    const many = Array.from({ length: 500 }, (_, i) => ({
+      ...event(i),
+      fields: {
+        EventID: 22,
+        QueryName: i === 250 ? 'akamaicontainer.com' : `host-${i}.example`,
+        'dns.question.name': `q${i}`,
+        DestinationIp: `10.0.0.${i % 200}`,
+      },
+    }));
+    await store.appendEvents(many);
+    const byName = await store.searchEvents({ fields: { QueryName: 'akamaicontainer.com' }, limit: 10 });
+    assert.deepEqual(
+      byName.map((e) => e.fields.QueryName),
+      ['akamaicontainer.com'],
+    );
+    assert.equal((await store.searchEvents({ fields: { 'dns.question.name': 'q7' }, limit: 10 })).length, 1);
+    assert.equal((await store.searchEvents({ fields: { DestinationIp: '10.0.0.7' }, limit: 10 })).length, 3);
+    assert.equal((await store.searchEvents({ fields: { DestinationIp: '10.0.0.7', QueryName: 'host-207.example' }, limit: 10 })).length, 1);
+    assert.equal((await store.searchEvents({ fields: { QueryName: "x' OR '1'='1" }, limit: 10 })).length, 0);
+  });
+
   test('text a database may refuse (NUL, lone surrogates) is stored with the rest of its batch', async () => {
     const { store } = await fresh();
     const hostile = event(2, { host: 'ho\0st', fields: { CommandLine: 'a\0b', Broken: 'x\uD800y', 'Key\0': 1 } });
