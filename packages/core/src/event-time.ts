@@ -1,8 +1,8 @@
 /** When an event happened, from the fields the usual sources put it in. */
 import type { SigmaEvent } from '@firebreak/sigma';
 
-/** Windows (EVTX and evtx_dump JSON), ECS/Winlogbeat, Zeek and generic JSON time fields, in that order. */
-const TIME_FIELDS = ['TimeCreated_SystemTime', '@timestamp', 'timestamp', 'ts', 'time'];
+/** Windows (EVTX and evtx_dump JSON), ECS/Winlogbeat, Zeek and generic JSON time fields, then Sysmon's own UtcTime (flat Sysmon fields without their System part), in that order. */
+const TIME_FIELDS = ['TimeCreated_SystemTime', '@timestamp', 'timestamp', 'ts', 'time', 'UtcTime'];
 
 /** The range a JavaScript Date can hold: a time outside it cannot be printed, so it is no time. */
 const MAX_MS = 8.64e15;

@@ -100,3 +100,4 @@ export * from './response/playbooks.js';
 export * from './response/verdict.js';
 export * from './response/exports.js';
 export { AuditdAssembly, type AuditProblemKind } from './readers/auditd.js';
+export * from './supply-chain/index.js';

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '@firebreak/testkit';
 
 /** The scenario's clock starts here; the server moves every time so that the last event is "now". */
 const BASE = '2023-03-29T09:00:00.000Z';
@@ -42,18 +43,6 @@ const EXPECTED_RULES = [
 const MIN_ALERTS = 22;
 
 // ---- Deterministic randomness ------------------------------------------------------------------------
-
-/** mulberry32: a tiny seeded generator; Math.random would make every run differ. */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = seededRandom(0x3c3c2023);
 const randomInt = (min, max) => min + Math.floor(random() * (max - min + 1));

@@ -39,6 +39,7 @@ const KEYS = [
   'playbooks',
   'response',
   'agent_heartbeat_seconds',
+  'drift_learning_days',
 ];
 
 export function loadConfig(path: string): Settings {
@@ -83,6 +84,7 @@ export function loadConfig(path: string): Settings {
     settings.tls = { certFile: resolve(base, text(tls.cert, at('tls.cert'))), keyFile: resolve(base, text(tls.key, at('tls.key'))) };
   }
   if (config.playbooks !== undefined) settings.playbooks = list(config.playbooks, at('playbooks')).map((p) => resolve(base, p));
+  if (config.drift_learning_days !== undefined) settings.driftLearningDays = count(config.drift_learning_days, at('drift_learning_days'));
   if (config.agent_heartbeat_seconds !== undefined)
     settings.agentHeartbeatMs = count(config.agent_heartbeat_seconds, at('agent_heartbeat_seconds')) * 1000;
   if (config.response !== undefined)

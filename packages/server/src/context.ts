@@ -14,6 +14,7 @@ import type { PlaybookLibrary } from './response/playbooks.js';
 import type { ResponseService } from './response/service.js';
 import type { Stats } from './stats.js';
 import type { Advisories } from './supply-chain/advisories.js';
+import type { DriftStage } from './supply-chain/drift-stage.js';
 import type { SoftwareInventory } from './supply-chain/inventory.js';
 
 export interface ServerParts {
@@ -35,6 +36,8 @@ export interface ServerParts {
   software: SoftwareInventory;
   /** Vendor advisories and their blast radius. */
   advisories: Advisories;
+  /** Behaviour baselines and drift. */
+  drift: DriftStage;
 }
 
 /** Agents and response (issue 6): what the routes and the hub share. */

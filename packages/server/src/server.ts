@@ -41,6 +41,7 @@ import { loadSigningKeys } from './response/keys.js';
 import { PlaybookLibrary } from './response/playbooks.js';
 import { ResponseService, type ResponseOptions } from './response/service.js';
 import { Advisories } from './supply-chain/advisories.js';
+import { DriftStage } from './supply-chain/drift-stage.js';
 import { SoftwareInventory } from './supply-chain/inventory.js';
 import { Stats } from './stats.js';
 import { SyslogIngest, type SyslogOptions } from './syslog-ingest.js';
@@ -78,6 +79,8 @@ export interface ServerOptions {
   playbooks?: string[];
   /** What isolation leaves open, and addresses of this server that must never be blocked (besides the listen address). */
   response?: Partial<ResponseOptions>;
+  /** Behaviour baselines learn this many days of an application's events (event time) before drift raises alerts. */
+  driftLearningDays?: number;
   /** How often agents send heartbeats (the server drops one silent for three). */
   agentHeartbeatMs?: number;
   log?: (line: string) => void;
@@ -137,6 +140,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await software.load();
     pipeline.addStage(software);
     closers.push(() => software.close());
+    const drift = await DriftStage.start(options.dataDir, { learningMs: (options.driftLearningDays ?? 7) * 24 * 60 * 60 * 1000 }, log);
+    pipeline.addStage(drift);
+    closers.push(() => drift.close());
     const response = await startResponse(store, pipeline, incidents, feed, audit, stats, options, software);
     closers.push(() => response.close());
     const replayed = await pipeline.replay();
@@ -157,6 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       response,
       software,
       advisories: new Advisories(store, software, pipeline),
+      drift,
       version: packageVersion(),
     };
     const router = buildRouter(parts, options, await clusterUuid(store));

@@ -4,20 +4,11 @@
  * and describes itself precisely enough to be understood from a failure report.
  */
 import { CHUNK_SIZE, FILE_HEADER_SIZE, chunkFromBytes, crc32 } from '../../src/index.js';
+import { seededRandom } from '@firebreak/testkit';
 
 export type Rng = () => number;
-
-/** mulberry32: tiny, fast and good enough to spread mutations; returns floats in [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** Seeded, so a failing mutation can be replayed. */
+export const mulberry32: (seed: number) => Rng = seededRandom;
 
 /** Every iteration has its own stream, so a different iteration count never changes earlier cases. */
 export function iterationRng(seed: number, iteration: number): Rng {

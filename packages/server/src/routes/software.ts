@@ -11,6 +11,25 @@ import { softwareView } from '../supply-chain/inventory.js';
 export function supplyChainRoutes(parts: ServerParts): Route[] {
   return [
     {
+      method: 'GET',
+      path: '/api/v1/baselines',
+      permission: 'viewer',
+      doc: {
+        summary:
+          'Behaviour baselines, the fleet view: what an application does across its hosts (children, destinations, modules, folders written) with the share of hosts showing each, its versions and usual signers',
+        tags: ['software'],
+        query: {
+          app: { schema: { type: 'string' }, description: 'vendor or product containing this text (case-insensitive)', required: true },
+          limit: { schema: { type: 'integer' }, description: 'at most this many applications (default 20)' },
+        },
+      },
+      handler: async (ctx) => {
+        const app = ctx.query.get('app');
+        if (!app) throw badRequest('"app" (vendor or product text) is required');
+        return { json: { baselines: parts.drift.baselines(app, intParam(ctx.query, 'limit', { min: 1, max: MAX_PAGE, fallback: 20 })!) } };
+      },
+    },
+    {
       method: 'POST',
       path: '/api/v1/advisories',
       permission: 'responder',
