@@ -63,6 +63,13 @@ test('an advisory returns exactly the affected hosts, with evidence, and opens i
     dns('ws-08', 'akamaicontainer.com', 40), // too long ago: outside the 30-day retro-hunt
     dns('ws-01', 'www.3cx.com', 1), // an ordinary lookup
   ];
+  // ws-05 has an agent, and a playbook answers indicator hits with evidence collection (after approval).
+  const minted = await t.request('POST', '/api/v1/agents/enroll-tokens', { body: {} });
+  const enrolled = await t.request('POST', '/api/v1/agents/enroll', { token: null, body: { token: minted.json.token, hostname: 'ws-05' } });
+  assert.equal(enrolled.status, 201);
+  const playbook =
+    'id: evidence-on-ioc\ntitle: Evidence from hosts an advisory names\nwhen:\n  indicator_hit: true\nmode: approval\nactions: [collect_evidence]\n';
+  assert.equal((await t.request('POST', '/api/v1/playbooks', { body: playbook })).status, 201);
   const ingested = await t.request('POST', '/api/v1/ingest?format=flat', { token: t.tokens.ingest, body: ndjson(events) });
   assert.equal(ingested.json.accepted, events.length);
   await t.server.parts.pipeline.drained();
@@ -102,6 +109,13 @@ test('an advisory returns exactly the affected hosts, with evidence, and opens i
     'critical',
     'contact with the C2 is worse than running the version',
   );
+  const action = await eventually(async () =>
+    (await t.request('GET', '/api/v1/actions?limit=50')).json.actions.find(
+      (a: { playbook_id: string }) => a.playbook_id === 'evidence-on-ioc',
+    ),
+  );
+  assert.equal(action.hostname, 'ws-05', 'the playbook answered the advisory on the host with an agent');
+  assert.equal(action.status, 'pending_approval');
   const again = await t.request('POST', '/api/v1/advisories', { token: t.tokens.responder, body: advisory });
   assert.deepEqual(
     again.json.affected_hosts.map((h: { host: string }) => h.host),
