@@ -203,3 +203,18 @@ test('open episodes are capped: the oldest go first', () => {
     ['c', 'd', 'e'],
   );
 });
+
+test('hosts are capped: events of hosts past the cap are left alone, known hosts go on', () => {
+  const fleet = new Fleet(new DriftDetector({ maxHosts: 2, threshold: 1 }));
+  const a = fleet.start('ws-a', T0);
+  fleet.start('ws-b', T0);
+  const c = fleet.start('ws-c', T0);
+  assert.deepEqual(fleet.detector.hosts.toJSON(), ['ws-a', 'ws-b']);
+  assert.equal(fleet.detector.baselines.get(APP)!.hosts.size, 2);
+  fleet.child('ws-c', T0 + 8 * DAY, c, 'C:\\Windows\\System32\\cmd.exe');
+  fleet.child('WS-A', T0 + 8 * DAY, a, 'C:\\Windows\\System32\\cmd.exe');
+  assert.deepEqual(
+    fleet.alerts.map((alert) => alert.host),
+    ['ws-a'],
+  );
+});

@@ -232,7 +232,7 @@ export class Pipeline {
         }
       for (const stage of this.stages)
         batch.records.forEach((record, i) => {
-          for (const alert of stage.alertsFor(record, batch.ids[i]!)) {
+          for (const alert of this.stageAlerts(stage, record, batch.ids[i]!)) {
             alerts.push(alert);
             evidence.set(batch.ids[i]!, record);
           }
@@ -242,6 +242,19 @@ export class Pipeline {
     if (stored.length > 0) await this.raise(stored, (id) => fieldsOf(evidence.get(id)));
     for (const { records } of round) this.stats.detected += records.length;
     if (!this.markStopped) await this.store.setMeta(DETECTED_THROUGH, String(round.at(-1)!.ids.at(-1)!));
+  }
+
+  /**
+   * A stage that fails on one event loses that event's look, not the round: the rules' alerts of
+   * the other events are recorded and the mark moves on (a retry would fail the same way).
+   */
+  private stageAlerts(stage: EventStage, record: SerializedEventRecord, eventId: number): readonly AlertRecord[] {
+    try {
+      return stage.alertsFor(record, eventId);
+    } catch (error) {
+      this.stats.problem(`event ${eventId}: ${stage.constructor.name} failed on it: ${(error as Error).message}`);
+      return [];
+    }
   }
 
   private async detectedOrRetried(batch: Committed): Promise<Detected> {

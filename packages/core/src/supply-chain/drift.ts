@@ -117,6 +117,11 @@ export const DEFAULT_NOVELTY_HALF_AT = 3;
 export const DEFAULT_MAX_EPISODES = 100_000;
 /** Answers of DNS lookups remembered (host × address → name), to name the destinations of connections. */
 export const DEFAULT_MAX_DNS_ANSWERS = 100_000;
+/**
+ * Hosts tracked at most; events of hosts past it are not learned (nor alerted on). Host names come
+ * from events, and each application's per-host version arrays are as long as the largest host id.
+ */
+export const DEFAULT_MAX_HOSTS = 200_000;
 
 export interface DriftOptions extends BaselineOptions {
   /** Score at which an episode raises an alert (default 7). */
@@ -129,6 +134,7 @@ export interface DriftOptions extends BaselineOptions {
   maxProcesses?: number;
   maxEpisodes?: number;
   maxDnsAnswers?: number;
+  maxHosts?: number;
   noveltyHalfAt?: number;
   weights?: Partial<DriftWeights>;
 }
@@ -230,6 +236,7 @@ export class DriftDetector {
   private readonly versionWindowMs: number;
   private readonly maxSignals: number;
   private readonly maxEpisodes: number;
+  private readonly maxHosts: number;
   private readonly noveltyHalfAt: number;
   private readonly processes: ProcessTable<DriftProcess>;
   private readonly dns: LruMap<string, string>;
@@ -248,6 +255,7 @@ export class DriftDetector {
     this.versionWindowMs = options.versionWindowMs ?? DEFAULT_VERSION_WINDOW_MS;
     this.maxSignals = options.maxSignals ?? DEFAULT_MAX_SIGNALS;
     this.maxEpisodes = options.maxEpisodes ?? DEFAULT_MAX_EPISODES;
+    this.maxHosts = options.maxHosts ?? DEFAULT_MAX_HOSTS;
     this.noveltyHalfAt = options.noveltyHalfAt ?? DEFAULT_NOVELTY_HALF_AT;
   }
 
@@ -255,7 +263,9 @@ export class DriftDetector {
   observe(event: DriftEvent): DriftAlert[] {
     const type = eventType(event);
     if (type === null || typeof event.host !== 'string' || event.host === '' || !Number.isFinite(event.time)) return [];
-    const host = this.hosts.id(event.host);
+    const known = this.hosts.find(event.host);
+    if (known === undefined && this.hosts.size >= this.maxHosts) return [];
+    const host = known ?? this.hosts.id(event.host);
     const { fields, time } = event;
     if (time > this.latest) this.latest = time;
     const alerts: DriftAlert[] = [];

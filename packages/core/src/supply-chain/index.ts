@@ -54,6 +54,7 @@ export {
   DEFAULT_NOVELTY_HALF_AT,
   DEFAULT_MAX_EPISODES,
   DEFAULT_MAX_DNS_ANSWERS,
+  DEFAULT_MAX_HOSTS,
   type DriftWeights,
   type DriftOptions,
   type DriftEvent,

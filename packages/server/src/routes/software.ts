@@ -33,6 +33,8 @@ export function supplyChainRoutes(parts: ServerParts): Route[] {
       method: 'POST',
       path: '/api/v1/advisories',
       permission: 'responder',
+      // 10,000 hashes take under 1 MB; the server's default limit is sized for event batches.
+      bodyLimit: 4 * 1024 * 1024,
       doc: {
         summary:
           'A vendor compromise (vendor, product, versions, hashes, domains, ips): the blast radius at once — hosts with an affected version or hash, hosts that contacted the domains or IPs in the last 30 days — and an alert per affected host',

@@ -16,6 +16,9 @@ const ADVISORY = 'advisory';
 export const RETRO_HUNT_DAYS = 30;
 /** Events the retro-hunt takes per indicator and field at most (the evidence shown, not a count). */
 const EVIDENCE_PER_QUERY = 200;
+/** Items per list at most; domains and IPs are each a store query (two for a domain), so fewer of them. */
+const MAX_LIST_ITEMS = 10_000;
+const MAX_HUNTED_ITEMS = 1_000;
 
 export interface Advisory {
   title: string;
@@ -44,12 +47,13 @@ export function parseAdvisory(value: unknown): Advisory {
     if (typeof v !== 'string' || v.trim() === '' || v.length > 500) throw badRequest(`advisory "${name}" must be text`);
     return v.trim();
   };
-  const list = (name: string, check: (v: string) => string | null): string[] => {
+  const list = (name: string, check: (v: string) => string | null, max = MAX_LIST_ITEMS): string[] => {
     const v = doc[name] ?? [];
-    if (!Array.isArray(v) || v.length > 10_000) throw badRequest(`advisory "${name}" must be a list`);
+    if (!Array.isArray(v)) throw badRequest(`advisory "${name}" must be a list`);
+    if (v.length > max) throw badRequest(`advisory "${name}" has ${v.length} items; at most ${max}`);
     return v.map((item, i) => {
       const checked = typeof item === 'string' ? check(item) : null;
-      if (checked === null) throw badRequest(`advisory ${name}[${i}]: ${JSON.stringify(item)} is not valid`);
+      if (checked === null) throw badRequest(`advisory ${name}[${i}]: ${JSON.stringify(item)?.slice(0, 100)} is not valid`);
       return checked;
     });
   };
@@ -59,8 +63,8 @@ export function parseAdvisory(value: unknown): Advisory {
     product: text('product', true),
     versions: list('versions', (v) => (v.trim() ? v.trim() : null)),
     hashes: list('hashes', normalizeSha256),
-    domains: list('domains', normalizeDomain),
-    ips: list('ips', normalizeIp),
+    domains: list('domains', normalizeDomain, MAX_HUNTED_ITEMS),
+    ips: list('ips', normalizeIp, MAX_HUNTED_ITEMS),
     references: list('references', (v) => (/^https?:\/\/\S+$/.test(v) ? v : null)),
   };
   if (advisory.versions.length + advisory.hashes.length + advisory.domains.length + advisory.ips.length === 0)

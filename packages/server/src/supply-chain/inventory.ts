@@ -9,16 +9,19 @@
  * most every few seconds, so a restarted server starts with what it knew.
  */
 import { isoTime, sha256FromHashes, type Inventory } from '@firebreak/core';
-import type { AlertRecord, SerializedEventRecord, Store } from '@firebreak/store';
+import { DuplicateKeyError, type AlertRecord, type SerializedEventRecord, type Store } from '@firebreak/store';
 import type { EventStage } from '../pipeline.js';
 
 const SOFTWARE = 'software';
 const HASH = 'hash';
 const SYSMON = 'Microsoft-Windows-Sysmon/Operational';
 const FLUSH_MS = 5000;
-/** Identities and hashes remembered at most (the oldest-seen go first past it). */
+/** Identities and hashes remembered at most (the first remembered go first past it, from the store too). */
 const MAX_ENTRIES = 200_000;
 const MAX_HASHES = 1_000_000;
+/** Executable hashes and signers kept per identity: a rebuilt-per-host binary must not grow one without end. */
+const MAX_HASHES_PER_ENTRY = 1_000;
+const MAX_SIGNERS_PER_ENTRY = 16;
 
 type Seen = [first: number, last: number];
 
@@ -49,11 +52,14 @@ export class SoftwareInventory implements EventStage {
   private readonly hashes = new Map<string, Stored<HashEntry>>();
   /** host → image → signer, from image loads of the executable itself (Sysmon logs the main image's load too). */
   private readonly signers = new Map<string, string>();
+  /** Records of evicted entries, deleted from the store at the next flush. */
+  private readonly evicted: [kind: string, id: number][] = [];
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly store: Store) {
-    this.timer = setInterval(() => void this.flush(), FLUSH_MS).unref();
+    // A failed flush leaves its entries dirty: the next tick writes them again.
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), FLUSH_MS).unref();
   }
 
   async load(): Promise<void> {
@@ -112,21 +118,44 @@ export class SoftwareInventory implements EventStage {
     await this.flush();
   }
 
-  /** Writes what changed since the last flush (one flush at a time). */
+  /**
+   * Writes what changed since the last flush (one flush at a time); rejects when the store failed,
+   * with what was not written still to write (a failed flush does not stop the later ones).
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
+    const run = this.flushing.then(async () => {
+      for (const [kind, id] of this.evicted.splice(0)) await this.store.deleteRecord(kind, id);
       await this.write(SOFTWARE, this.entries);
       await this.write(HASH, this.hashes);
     });
-    return this.flushing.catch(() => undefined);
+    this.flushing = run.catch(() => undefined);
+    return run;
   }
 
   private async write<T>(kind: string, map: Map<string, Stored<T>>): Promise<void> {
     for (const [key, entry] of map) {
       if (!entry.dirty) continue;
       entry.dirty = false;
-      if (entry.id === null) entry.id = (await this.store.putRecord(kind, { key, body: entry.body })).id;
-      else await this.store.updateRecord(kind, entry.id, entry.body);
+      try {
+        entry.id = await this.put(kind, key, entry);
+      } catch (error) {
+        entry.dirty = true;
+        throw error;
+      }
+    }
+  }
+
+  /** Updates the entry's record, else inserts it; a key already stored (an entry evicted and seen again) is updated. */
+  private async put<T>(kind: string, key: string, entry: Stored<T>): Promise<number> {
+    const updated = entry.id === null ? undefined : await this.store.updateRecord(kind, entry.id, entry.body);
+    if (updated) return updated.id;
+    try {
+      return (await this.store.putRecord(kind, { key, body: entry.body })).id;
+    } catch (error) {
+      const existing = error instanceof DuplicateKeyError ? await this.store.findRecord<T>(kind, key) : undefined;
+      const replaced = existing && (await this.store.updateRecord(kind, existing.id, entry.body));
+      if (!replaced) throw error;
+      return replaced.id;
     }
   }
 
@@ -143,9 +172,11 @@ export class SoftwareInventory implements EventStage {
       source: 'process',
     };
     const entry = this.addEntry(host, identity, time);
-    if (sha256 && !entry.body.hashes.includes(sha256)) this.change(entry, (b) => b.hashes.push(sha256));
+    if (sha256 && entry.body.hashes.length < MAX_HASHES_PER_ENTRY && !entry.body.hashes.includes(sha256))
+      this.change(entry, (b) => b.hashes.push(sha256));
     const signer = this.signers.get(`${host}\u0000${image.toLowerCase()}`);
-    if (signer && !entry.body.signers.includes(signer)) this.change(entry, (b) => b.signers.push(signer));
+    if (signer && entry.body.signers.length < MAX_SIGNERS_PER_ENTRY && !entry.body.signers.includes(signer))
+      this.change(entry, (b) => b.signers.push(signer));
   }
 
   private imageLoaded(host: string, fields: Record<string, unknown>, time: number): void {
@@ -170,7 +201,7 @@ export class SoftwareInventory implements EventStage {
     const key = `${identity.vendor}|${identity.product}|${identity.version}`.toLowerCase();
     let entry = this.entries.get(key);
     if (!entry) {
-      evictOldest(this.entries, MAX_ENTRIES);
+      this.evictFirst(SOFTWARE, this.entries, MAX_ENTRIES);
       entry = { id: null, body: { ...identity, signers: [], hashes: [], hosts: {} }, dirty: true };
       this.entries.set(key, entry);
     }
@@ -181,7 +212,7 @@ export class SoftwareInventory implements EventStage {
   private addHash(sha256: string, host: string, path: string, time: number): void {
     let entry = this.hashes.get(sha256);
     if (!entry) {
-      evictOldest(this.hashes, MAX_HASHES);
+      this.evictFirst(HASH, this.hashes, MAX_HASHES);
       entry = { id: null, body: { hosts: {} }, dirty: true };
       this.hashes.set(sha256, entry);
     }
@@ -192,7 +223,18 @@ export class SoftwareInventory implements EventStage {
     } else if (time > known.last + FLUSH_MS) {
       known.last = time;
       entry.dirty = true;
+    } else if (time < known.first) {
+      known.first = time;
+      entry.dirty = true;
     }
+  }
+
+  /** Makes room for one more entry: the first remembered goes, and its record with it at the next flush. */
+  private evictFirst<T>(kind: string, map: Map<string, Stored<T>>, max: number): void {
+    if (map.size < max) return;
+    const [key, entry] = map.entries().next().value!;
+    map.delete(key);
+    if (entry.id !== null) this.evicted.push([kind, entry.id]);
   }
 
   private change(entry: Stored<SoftwareEntry>, edit: (body: SoftwareEntry) => void): void {
@@ -216,10 +258,6 @@ function seen(entry: Stored<unknown>, hosts: Record<string, Seen>, host: string,
   }
 }
 
-function evictOldest<T>(map: Map<string, T>, max: number): void {
-  if (map.size >= max) map.delete(map.keys().next().value!);
-}
-
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' && value !== '-' ? value.trim() : undefined;
 }
@@ -233,7 +271,13 @@ export function softwareView(entry: SoftwareEntry): Record<string, unknown> {
   const hosts = Object.entries(entry.hosts)
     .map(([host, [first, last]]) => ({ host, first_seen: isoTime(first), last_seen: isoTime(last) }))
     .sort((a, b) => a.host.localeCompare(b.host));
-  const times = Object.values(entry.hosts);
+  // A loop, not Math.min(...): spreading a large fleet's hosts would overflow the call stack.
+  let first = Infinity;
+  let last = -Infinity;
+  for (const [from, to] of Object.values(entry.hosts)) {
+    first = Math.min(first, from);
+    last = Math.max(last, to);
+  }
   return {
     vendor: entry.vendor,
     product: entry.product,
@@ -242,8 +286,8 @@ export function softwareView(entry: SoftwareEntry): Record<string, unknown> {
     hashes: entry.hashes,
     source: entry.source,
     host_count: hosts.length,
-    first_seen: isoTime(Math.min(...times.map((t) => t[0]))),
-    last_seen: isoTime(Math.max(...times.map((t) => t[1]))),
+    first_seen: isoTime(first),
+    last_seen: isoTime(last),
     hosts,
   };
 }
