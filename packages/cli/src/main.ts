@@ -26,7 +26,7 @@ Commands:
   rules check PATH...      load Sigma rules and report each file: loaded, unsupported or invalid
   rules test RULE EVENTS   run one rule on an event file and explain what matched
   serve                    run the server: live ingest, streaming detection, incidents,
-                           REST API
+                           agents and automatic response, behaviour drift, REST API
   demo                     run the server with the recorded 3CX demo scenario loaded
   audit verify             check the server's hash-chained audit log
   agent                    run the Linux agent: telemetry to the server, signed response

@@ -10,8 +10,10 @@ const SERVE_USAGE =
 export const SERVE_HELP = `${SERVE_USAGE}
 
 Runs the Firebreak server: live ingest from every layer, Sigma detection on every event
-as it arrives (correlations included), alerts grouped into incidents, and the REST API
-(OpenAPI document at /api/v1/openapi.json).
+as it arrives (correlations included), indicator hits and behaviour drift of trusted
+applications, alerts grouped into incidents, agents and automatic response (playbooks),
+the software inventory and vendor advisories, and the REST API (OpenAPI document at
+/api/v1/openapi.json).
 
 Options:
   --data DIR           where the embedded store (SQLite) and uploads live
