@@ -78,7 +78,7 @@ test('software: who runs a product version, and where a hash is', async () => {
     EventID: 1,
     Computer: 'ws-07',
     '@timestamp': '2026-03-22T10:00:00Z',
-    Image: 'C:\\Program Files\\3CX\\3CXDesktopApp.exe',
+    Image: 'C:\\Program Files\\3CX\\3CXDesktopApp.exe\u001b[2J',
     Company: '3CX Ltd',
     Product: '3CX Desktop App',
     FileVersion: '18.12.416',
@@ -96,6 +96,10 @@ test('software: who runs a product version, and where a hash is', async () => {
   assert.match(listed.stdout, /^VENDOR\s+PRODUCT\s+VERSION\s+HOSTS\s+FIRST SEEN\s+LAST SEEN\s+SIGNERS$/m);
   assert.match(listed.stdout, /3CX Ltd\s+3CX Desktop App\s+18\.12\.416\s+1\s+2026-03-22T10:00:00\.000Z/);
   const where = await firebreak(['software', '--server', server.url, '--token', ADMIN, '--hash', sha256]);
+  assert.ok(
+    !where.stdout.includes('\u001b') && where.stdout.includes('\\u001b[2J'),
+    'terminal escapes from event data are shown, not sent',
+  );
   assert.match(where.stdout, /ws-07\s+C:\\Program Files\\3CX\\3CXDesktopApp\.exe/);
   assert.match(where.stderr, /seen on 1 hosts/);
 });

@@ -1,4 +1,5 @@
 /** Talking to a Firebreak server's API from the command line: the connection options, calls and tables. */
+import { printable } from '@firebreak/core';
 import { CommandError, UsageError } from '../output.js';
 
 export const CONNECTION_OPTIONS = `  --server URL         the Firebreak server (default http://127.0.0.1:8080)
@@ -35,8 +36,9 @@ export async function call(connection: Connection, method: string, path: string,
   return JSON.parse(text);
 }
 
-/** A table sized to its cells, a header line first. */
-export function printTable(header: string[], rows: string[][]): void {
+/** A table sized to its cells, a header line first; control characters from event data are shown escaped, never sent to the terminal. */
+export function printTable(header: string[], unsafeRows: string[][]): void {
+  const rows = unsafeRows.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows])
     process.stdout.write(
