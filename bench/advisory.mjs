@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore } from '@firebreak/store';
+import { seededRandom } from '@firebreak/testkit';
 import { Advisories } from '../packages/server/dist/src/supply-chain/advisories.js';
 import { SoftwareInventory } from '../packages/server/dist/src/supply-chain/inventory.js';
 
@@ -22,8 +23,7 @@ const now = Date.now();
 const dir = mkdtempSync(join(tmpdir(), 'firebreak-bench-advisory-'));
 const store = await openStore({ url: values.store, dataDir: dir });
 
-let seed = 7;
-const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const random = seededRandom(7);
 const DOMAINS = ['www.3cx.com', 'update.microsoft.com', 'login.live.com', 'github.com', 'raw.githubusercontent.com', 'cdn.office.net'];
 function event(i) {
   const host = `ws-${String(Math.floor(random() * HOSTS)).padStart(4, '0')}`;

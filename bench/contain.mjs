@@ -4,7 +4,8 @@
  * 1. Time to contain: the lab of the containment test (a server, three hosts running the real
  *    agent in network namespaces, a C2), RUNS times from scratch: the trojanized helper starts on
  *    host1 and the clock runs until the agent reports the isolation enforced. Prints p50/p95/max.
- * 2. Fleet-wide block: a server with AGENTS simulated agents (real enrollment, real WebSockets,
+ * 2. The /proc sampler's cost: CPU per sample on this machine (every process in /proc is looked at).
+ * 3. Fleet-wide block: a server with AGENTS simulated agents (real enrollment, real WebSockets,
  *    every command's Ed25519 signature checked as the real agent checks it, a result sent back);
  *    a responder blocks an IP; prints the time until the last agent holds the verified command,
  *    and until the server has recorded every agent's result.
@@ -12,6 +13,7 @@
  *   node bench/contain.mjs [--runs 20] [--agents 500] [--sample-ms 500]   (needs root: namespaces, nft)
  *   (after `npx tsc -b`; or `npm run bench:contain`)
  */
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { verifyCommand } from '@firebreak/core';
 import { startServer } from '@firebreak/server';
+// The agent's sampler as it runs (an internal module: the bench measures it as is).
+import { ExecutableHasher, ProcSampler } from '../packages/agent/dist/src/host/proc.js';
 import WebSocket from 'ws';
 import { startLab } from '../packages/cli/dist/test/support/containment-lab.js';
 
@@ -28,6 +32,7 @@ const AGENTS = Number(values.agents ?? 500);
 const SAMPLE_MS = Number(values['sample-ms'] ?? 500); // the agent's default
 
 await timeToContain();
+await samplerCost();
 await fleetBlock();
 
 async function timeToContain() {
@@ -49,6 +54,22 @@ async function timeToContain() {
   times.sort((a, b) => a - b);
   console.log(
     `time-to-contain over ${RUNS} runs (sampler every ${SAMPLE_MS} ms): p50 ${pct(times, 50)} ms, p95 ${pct(times, 95)} ms, max ${times.at(-1)} ms`,
+  );
+}
+
+async function samplerCost() {
+  const sampler = new ProcSampler({ hostname: 'bench', intervalMs: SAMPLE_MS, hasher: new ExecutableHasher(), onEvents: () => {} });
+  await sampler.sampleOnce(); // the first sample hashes every program; later ones are what runs every interval
+  const samples = 40;
+  const before = process.cpuUsage();
+  const start = performance.now();
+  for (let i = 0; i < samples; i++) await sampler.sampleOnce();
+  const cpu = process.cpuUsage(before);
+  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
+  const perSample = (cpu.user + cpu.system) / 1000 / samples;
+  console.log(
+    `/proc sampler: ${perSample.toFixed(1)} ms CPU per sample (${((performance.now() - start) / samples).toFixed(1)} ms wall) with ${processes} processes; ` +
+      `${((perSample / SAMPLE_MS) * 100).toFixed(1)}% of a core at one sample every ${SAMPLE_MS} ms`,
   );
 }
 

@@ -56,7 +56,8 @@ export type AlertListener = (alerts: readonly StoredAlert[], fields: (eventId: n
  * (supply-chain/).
  */
 export interface EventStage {
-  alertsFor(record: SerializedEventRecord, eventId: number): readonly AlertRecord[];
+  /** `fields()` parses the record's fields once for all stages: call it only for events the stage reads. */
+  alertsFor(record: SerializedEventRecord, eventId: number, fields: () => Record<string, unknown>): readonly AlertRecord[];
 }
 
 export class Pipeline {
@@ -230,16 +231,19 @@ export class Pipeline {
           alerts.push(alertOf(detection, batch.ids[index]!));
           evidence.set(batch.ids[index]!, batch.records[index]!);
         }
-      for (const stage of this.stages)
+      if (this.stages.length > 0)
         batch.records.forEach((record, i) => {
-          for (const alert of this.stageAlerts(stage, record, batch.ids[i]!)) {
-            alerts.push(alert);
-            evidence.set(batch.ids[i]!, record);
-          }
+          // Stages that need the fields share one parse of them.
+          let parsed: Record<string, unknown> | undefined;
+          const fields = (): Record<string, unknown> => (parsed ??= JSON.parse(record.fieldsJson) as Record<string, unknown>);
+          for (const stage of this.stages)
+            for (const alert of this.stageAlerts(stage, record, batch.ids[i]!, fields)) {
+              alerts.push(alert);
+              evidence.set(batch.ids[i]!, record);
+            }
         });
     }
-    const stored = alerts.length === 0 ? [] : await this.store.insertAlerts(alerts);
-    if (stored.length > 0) await this.raise(stored, (id) => fieldsOf(evidence.get(id)));
+    await this.raiseAlerts(alerts, (id) => fieldsOf(evidence.get(id)));
     for (const { records } of round) this.stats.detected += records.length;
     if (!this.markStopped) await this.store.setMeta(DETECTED_THROUGH, String(round.at(-1)!.ids.at(-1)!));
   }
@@ -248,9 +252,14 @@ export class Pipeline {
    * A stage that fails on one event loses that event's look, not the round: the rules' alerts of
    * the other events are recorded and the mark moves on (a retry would fail the same way).
    */
-  private stageAlerts(stage: EventStage, record: SerializedEventRecord, eventId: number): readonly AlertRecord[] {
+  private stageAlerts(
+    stage: EventStage,
+    record: SerializedEventRecord,
+    eventId: number,
+    fields: () => Record<string, unknown>,
+  ): readonly AlertRecord[] {
     try {
-      return stage.alertsFor(record, eventId);
+      return stage.alertsFor(record, eventId, fields);
     } catch (error) {
       this.stats.problem(`event ${eventId}: ${stage.constructor.name} failed on it: ${(error as Error).message}`);
       return [];

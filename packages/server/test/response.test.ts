@@ -67,6 +67,17 @@ class ProtocolAgent {
     return eventually(async () => this.commands.find((c) => c.type === type));
   }
 
+  /** An evidence bundle for a collect_evidence command, with its SHA-256. */
+  sendEvidence(command: CommandPayload, bundle: string): void {
+    this.send({
+      type: 'evidence',
+      commandId: command.id,
+      actionId: command.actionId,
+      sha256: createHash('sha256').update(bundle).digest('hex'),
+      bundle,
+    });
+  }
+
   succeed(command: CommandPayload, output: Record<string, unknown> = {}): void {
     const verification = [{ name: 'checked', ok: true }];
     this.send({
@@ -93,6 +104,14 @@ function emptyBundle(agentId: string): string {
     authLog: [],
     processes: [],
   });
+}
+
+type Action = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- whatever the API answers
+
+/** The action of this playbook and type, if there is one yet. */
+async function actionOf(t: TestServer, playbookId: string, type: string): Promise<Action | undefined> {
+  const { actions } = (await t.request('GET', '/api/v1/actions?limit=100')).json;
+  return actions.find((a: Action) => a.type === type && a.playbook_id === playbookId);
 }
 
 const IOC_PLAYBOOKS = [
@@ -382,22 +401,13 @@ require_verdict: confirmed
         token: t.tokens.ingest,
         body: ndjson([processEvent(3, 'C:\\evil.exe', { Computer: 'web-01' })]),
       });
-      const ofPlaybook = async (type: string): Promise<Record<string, unknown> | undefined> =>
-        (await t.request('GET', '/api/v1/actions?limit=100')).json.actions.find(
-          (a: { type: string; playbook_id: string }) => a.type === type && a.playbook_id === 'approve-isolate-confirmed',
-        );
+      const ofPlaybook = (type: string): Promise<Action | undefined> => actionOf(t, 'approve-isolate-confirmed', type);
       const isolate = await eventually(() => ofPlaybook('isolate'));
       assert.equal(isolate.status, 'pending_approval');
       const evidenceAction = await eventually(() => ofPlaybook('collect_evidence'));
       const command = await eventually(async () => agent.commands.find((c) => c.actionId === evidenceAction.id));
       const bundle = emptyBundle(enrolled.agent_id);
-      agent.send({
-        type: 'evidence',
-        commandId: command.id,
-        actionId: command.actionId,
-        sha256: createHash('sha256').update(bundle).digest('hex'),
-        bundle,
-      });
+      agent.sendEvidence(command, bundle);
       agent.succeed(command);
       const judged = await eventually(async () => {
         const action = (await t.request('GET', `/api/v1/actions/${isolate.id}`)).json;
@@ -431,10 +441,7 @@ require_verdict: confirmed
         token: t.tokens.ingest,
         body: ndjson([processEvent(4, 'C:\\evil.exe', { Computer: 'web-01' })]),
       });
-      const ofPlaybook = async (type: string): Promise<Record<string, unknown> | undefined> =>
-        (await t.request('GET', '/api/v1/actions?limit=100')).json.actions.find(
-          (a: { type: string; playbook_id: string }) => a.type === type && a.playbook_id === 'kill-evil-when-confirmed',
-        );
+      const ofPlaybook = (type: string): Promise<Action | undefined> => actionOf(t, 'kill-evil-when-confirmed', type);
       const kill = await eventually(() => ofPlaybook('kill_process'));
       assert.equal(kill.status, 'waiting_verdict');
       const evidenceAction = await eventually(() => ofPlaybook('collect_evidence'));
@@ -459,13 +466,7 @@ require_verdict: confirmed
         processes: [process],
         executable: { path: process.image, sha256, size: 1000, mode: 0o755, uid: 0, contentBase64: null },
       });
-      agent.send({
-        type: 'evidence',
-        commandId: command.id,
-        actionId: command.actionId,
-        sha256: createHash('sha256').update(bundle).digest('hex'),
-        bundle,
-      });
+      agent.sendEvidence(command, bundle);
       agent.succeed(command);
       const judged = await eventually(async () => {
         const action = (await t.request('GET', `/api/v1/actions/${kill.id}`)).json;

@@ -36,7 +36,8 @@ export type EvidenceMessage = Extract<AgentMessage, { type: 'evidence' }>;
 export interface HubHandlers {
   connected(agent: AgentBody, hello: Hello): Promise<void>;
   disconnected(agentId: string): void;
-  stored(agent: AgentBody, events: Record<string, unknown>[], ids: number[]): void;
+  /** An agent's events, once stored. */
+  stored(events: Record<string, unknown>[]): void;
   inventory(agent: AgentBody, inventory: Inventory): Promise<void>;
   result(agent: AgentBody, result: CommandResult): Promise<void>;
   evidence(agent: AgentBody, message: EvidenceMessage): Promise<void>;
@@ -214,7 +215,7 @@ export class AgentHub {
     const stamped = events.filter(isObject).map((event) => stamp(event, agent));
     const body = stamped.map((event) => JSON.stringify(event)).join('\n');
     try {
-      const { ids, rejected } = await this.pipeline.ingestBody({
+      const { rejected } = await this.pipeline.ingestBody({
         format: 'flat',
         body,
         context: { origin: `agent:${agent.hostname}`, receivedAt: Date.now() },
@@ -224,7 +225,7 @@ export class AgentHub {
       this.storedThrough.set(agent.agentId, seq);
       this.send(agent.agentId, { type: 'ack', seq });
       const kept = rejected.length === 0 ? stamped : stamped.filter((_, i) => !rejected.some((r) => r.line === i + 1));
-      this.handlers?.stored(agent, kept, ids);
+      this.handlers?.stored(kept);
     } catch (error) {
       // A full pipeline: this batch and every later one come again (an ack would cover them all).
       const retry = error instanceof HttpError && error.status === 429;

@@ -28,6 +28,7 @@ import type { Stats } from '../stats.js';
 import { actionView, type Action, type ActionService, type ForensicRecord } from './actions.js';
 import type { AgentBody, AgentRegistry } from './agents.js';
 import type { Blocklist, IndicatorType } from './blocklist.js';
+import type { SoftwareInventory } from '../supply-chain/inventory.js';
 import type { FleetKnowledge } from './fleet.js';
 import type { AgentHub, EvidenceMessage, Hello, HubHandlers } from './hub.js';
 import type { PlaybookLibrary } from './playbooks.js';
@@ -112,14 +113,13 @@ export class ResponseService implements HubHandlers {
     private readonly stats: Stats,
     private readonly options: ResponseOptions,
     /** Told of agents' inventories too (installed packages, running executables). */
-    private readonly software: { observeInventory(host: string, inventory: Inventory): void },
+    private readonly software: Pick<SoftwareInventory, 'observeInventory' | 'whereIs'>,
   ) {
     actions.listen((action) => this.feed.publish('action', actionView(action)));
   }
 
-  /** Rebuilds what the fleet knows from stored inventories, and re-arms release timers of isolations still unconfirmed. */
+  /** Re-arms release timers of isolations still unconfirmed, and counts the last hour's automatic isolations. */
   async start(): Promise<void> {
-    for (const agent of await this.registry.list()) if (agent.inventory) this.fleet.observeInventory(agent.hostname, agent.inventory);
     const now = Date.now();
     for (const action of await this.actions.list({ limit: 1000 })) {
       const b = action.body;
@@ -155,12 +155,11 @@ export class ResponseService implements HubHandlers {
     this.feed.publish('agent', { id: agentId, status: 'offline' });
   }
 
-  stored(agent: AgentBody, events: Record<string, unknown>[]): void {
-    this.fleet.observeEvents(agent.hostname, events);
+  stored(events: Record<string, unknown>[]): void {
+    this.fleet.observeEvents(events);
   }
 
   async inventory(agent: AgentBody, inventory: Inventory): Promise<void> {
-    this.fleet.observeInventory(agent.hostname, inventory);
     this.software.observeInventory(agent.hostname, inventory);
     await this.registry.update(agent.agentId, (a) => ({ ...a, inventory }));
   }
@@ -359,7 +358,7 @@ export class ResponseService implements HubHandlers {
     const agents = await this.registry.list();
     const verdict = forensicVerdict(await this.withRecordedConnections(bundle, group), {
       fields: group.trigger.fields,
-      hostsWithHash: (sha256) => this.fleet.hostsWithHash(sha256, group.hostname),
+      hostsWithHash: (sha256) => Object.keys(this.software.whereIs(sha256)).filter((host) => host !== group.hostname).length,
       destinationSeenBefore: (address) => this.fleet.destinationSeenBefore(address, group.alertTime),
       fleetSize: agents.length,
       protectedAddresses: this.options.serverAddresses,

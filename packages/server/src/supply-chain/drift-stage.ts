@@ -46,9 +46,9 @@ export class DriftStage implements EventStage {
     return new DriftStage(detector, dataDir, options.learningMs ?? DEFAULT_LEARNING_MS, log);
   }
 
-  alertsFor(record: SerializedEventRecord, eventId: number): readonly AlertRecord[] {
+  alertsFor(record: SerializedEventRecord, eventId: number, parsed: () => Record<string, unknown>): readonly AlertRecord[] {
     if (!record.host || !isDriftEvent(record)) return [];
-    const fields = JSON.parse(record.fieldsJson) as Record<string, unknown>;
+    const fields = parsed();
     const alerts = this.detector.observe({
       fields,
       host: record.host,

@@ -77,13 +77,13 @@ export class SoftwareInventory implements EventStage {
   }
 
   /** Pipeline stage: takes in process creations and image loads; raises nothing. */
-  alertsFor(record: SerializedEventRecord): readonly AlertRecord[] {
+  alertsFor(record: SerializedEventRecord, _eventId: number, parsed: () => Record<string, unknown>): readonly AlertRecord[] {
     const host = record.host;
     if (!host) return [];
     const sysmon = record.channel === SYSMON && (record.eventId === 1 || record.eventId === 7);
     const agent = record.format === 'flat' && record.fieldsJson.includes('"_kind":"process_creation"');
     if (!sysmon && !agent) return [];
-    const fields = JSON.parse(record.fieldsJson) as Record<string, unknown>;
+    const fields = parsed();
     if (record.eventId === 7 && sysmon) this.imageLoaded(host, fields, record.time);
     else this.processCreated(host, fields, record.time);
     return [];
