@@ -37,6 +37,10 @@ test('demo: alerts and an incident within seconds, the first-start token works, 
     };
     assert.deepEqual(incidents.incidents[0]!.hosts, ['WS-ACCT-07', 'WS-SALES-02']);
     assert.equal((await fetch(`${url}/api/v1/incidents`)).status, 401);
+    // The web console is served at / to browsers: a page that loads its bundle and names the product.
+    const page = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Firebreak<\/title>[\s\S]*<script type="module"[^>]* src="\/assets\/index-[\w-]+\.js"/);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   } finally {

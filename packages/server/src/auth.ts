@@ -8,7 +8,8 @@ import { ROLES, type Role, type Store, type StoredToken } from '@firebreak/store
 
 export const TOKEN_ROLES = ROLES;
 export type TokenRole = Role;
-export type Permission = 'public' | 'ingest' | 'viewer' | 'analyst' | 'responder' | 'admin';
+/** `token`: any valid token, whatever its role (a caller asking who it is). */
+export type Permission = 'public' | 'token' | 'ingest' | 'viewer' | 'analyst' | 'responder' | 'admin';
 
 export interface Principal {
   tokenId: number;
@@ -24,7 +25,7 @@ export function isTokenRole(value: unknown): value is TokenRole {
 
 /** Ingest routes take ingest tokens and analysts and above (an analyst uploads a log folder); the rest go by rank. */
 export function allows(role: TokenRole, permission: Permission): boolean {
-  if (permission === 'public') return true;
+  if (permission === 'public' || permission === 'token') return true;
   if (role === 'ingest') return permission === 'ingest';
   const needed = permission === 'ingest' ? RANK.analyst : RANK[permission];
   return RANK[role] >= needed;

@@ -48,7 +48,8 @@ function operation(route: Route): Record<string, unknown> {
   };
   if (route.permission !== 'public') {
     responses['401'] = { description: 'Missing or unknown token' };
-    responses['403'] = { description: `Needs the ${route.permission} role` };
+    // Any valid token may call a 'token' route: no role is too low for it.
+    if (route.permission !== 'token') responses['403'] = { description: `Needs the ${route.permission} role` };
     responses['429'] = { description: 'Rate limit or ingest queue full; see Retry-After' };
   }
   return {

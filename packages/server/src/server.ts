@@ -15,7 +15,9 @@ import { RULE_PACK_DIR } from '@firebreak/rules';
 import { AuditLog } from './audit.js';
 import { allows, Authenticator, RateLimiter } from './auth.js';
 import type { ResponseParts, ServerParts } from './context.js';
+import { customRuleSources } from './detection/custom-rules.js';
 import { IngestThreads } from './detection/threads.js';
+import { ConsoleFiles } from './http/console.js';
 import { HttpError } from './http/errors.js';
 import { Router, sendReply } from './http/router.js';
 import { IncidentService } from './incidents.js';
@@ -83,6 +85,8 @@ export interface ServerOptions {
   driftLearningDays?: number;
   /** How often agents send heartbeats (the server drops one silent for three). */
   agentHeartbeatMs?: number;
+  /** The built web console (@firebreak/console's CONSOLE_DIR), served at `/`; without it, the API alone. */
+  consoleDir?: string;
   log?: (line: string) => void;
 }
 
@@ -111,6 +115,8 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // First: an unbuilt console is a mistake to report before anything starts.
+  const consoleFiles = options.consoleDir ? new ConsoleFiles(options.consoleDir) : undefined;
   await mkdir(options.dataDir, { recursive: true });
   await clearUploads(options.dataDir);
   const store = await openStore({ url: options.store, dataDir: options.dataDir });
@@ -120,9 +126,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   try {
     const stats = new Stats(log);
+    closers.push(() => stats.close());
     const threads = await IngestThreads.start(
       options.threads ?? Math.max(1, availableParallelism() - 1),
-      { rules: { rules: options.rules ?? [RULE_PACK_DIR] } },
+      { rules: { rules: options.rules ?? [RULE_PACK_DIR] }, customRules: await customRuleSources(store) },
       (error) => stats.problem(`an ingest thread stopped: ${error.message}`),
     );
     closers.push(() => threads.close());
@@ -169,7 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const router = buildRouter(parts, options, await clusterUuid(store));
     const rate = options.rateLimit ?? DEFAULTS.rateLimit;
     const limiter = new RateLimiter(rate.perSecond, rate.burst);
-    const serve = (req: IncomingMessage, res: ServerResponse): void => void handle(router, parts, limiter, req, res);
+    const serve = (req: IncomingMessage, res: ServerResponse): void => void handle(router, parts, limiter, consoleFiles, req, res);
     // HTTPS when given a certificate: agents then connect over wss://, shippers over https://.
     const http: Server = options.tls
       ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, serve)
@@ -304,9 +311,18 @@ function buildRouter(parts: ServerParts, options: ServerOptions, uuid: string): 
   return router;
 }
 
-async function handle(router: Router, parts: ServerParts, limiter: RateLimiter, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  router: Router,
+  parts: ServerParts,
+  limiter: RateLimiter,
+  consoleFiles: ConsoleFiles | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   try {
     const url = new URL(req.url ?? '/', 'http://firebreak');
+    // The console's files are public (they hold no data); everything they show comes through the API with a token.
+    if (consoleFiles?.serve(req, res, url.pathname)) return;
     const match = router.match(req.method ?? 'GET', url.pathname);
     if (!match) throw new HttpError(404, `no such route: ${req.method} ${url.pathname}`);
     let principal;

@@ -280,10 +280,12 @@ test('backpressure: a full receiver stops TCP reads until resume(); UDP datagram
     idleTimeoutMs: 200, // shorter than the wait below: the connection must not count as idle while we are full
   });
   const lineCount = 32 * 1024; // 32 MiB: more than the loopback socket buffers of both ends can hold
+  // Made before connecting: building 32 MiB after it could outlast the 200 ms idle timeout on a slow machine.
   const lines = Array.from({ length: lineCount }, (_, index) => `<13>${String(index).padStart(8, '0')} ${'p'.repeat(1010)}\n`);
+  const payload = Buffer.from(lines.join(''));
   inbox.accept = false; // the first batch fills the receiver
   const client = await openTcp(addresses.tcp!.port);
-  const sent = write(client, lines.join(''));
+  const sent = write(client, payload);
   await until(() => inbox.batches === 1, 'the first delivery');
   inbox.accept = true;
   const deliveredWhenFull = inbox.messages.length;

@@ -8,6 +8,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import {
   checkedEventTime,
+  checkedHistogram,
+  checkedIncidentKeyset,
   checkedIncidentTimes,
   checkedLimit,
   idOrder,
@@ -22,6 +24,8 @@ import {
 } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 import type {
+  AlertBucket,
+  AlertHistogramQuery,
   AlertQuery,
   AlertRecord,
   AuditEntry,
@@ -29,6 +33,7 @@ import type {
   EventQuery,
   EventRecord,
   SerializedEventRecord,
+  IncidentCount,
   IncidentQuery,
   IncidentRecord,
   RetentionPolicy,
@@ -200,6 +205,13 @@ export class PostgresStore implements Store {
     return (await this.pool.query<StoredAlert>(sql, where.values)).rows;
   }
 
+  async alertHistogram(query: AlertHistogramQuery): Promise<AlertBucket[]> {
+    const { from, to, bucketMs } = checkedHistogram(query);
+    const sql = `SELECT $1::bigint + (timestamp - $1::bigint) / $2::bigint * $2::bigint AS bucket, level, count(*) AS count FROM alerts
+      WHERE timestamp >= $1 AND timestamp < $3 GROUP BY 1, 2 ORDER BY 1, 2`;
+    return (await this.pool.query<AlertBucket>(sql, [from, bucketMs, to])).rows;
+  }
+
   async setAlertIncident(alertIds: readonly number[], incidentId: number): Promise<void> {
     await this.pool.query('UPDATE alerts SET incident_id = $1 WHERE id = ANY($2::bigint[])', [incidentId, alertIds]);
   }
@@ -226,8 +238,17 @@ export class PostgresStore implements Store {
     if (query.status !== undefined) where.and(`status = ${where.param(query.status)}`);
     if (query.host !== undefined) where.and(`hosts @> jsonb_build_array(${where.param(storableText(query.host))}::text)`);
     if (query.activeSince !== undefined) where.and(`last_alert >= ${where.param(query.activeSince)}`);
+    if (query.before !== undefined) {
+      const [last, id] = checkedIncidentKeyset(query.before);
+      where.and(`(last_alert, id) < (${where.param(last)}::bigint, ${where.param(id)}::bigint)`);
+    }
     const sql = `SELECT ${INCIDENT_COLUMNS} FROM incidents${where.sql} ORDER BY last_alert DESC, id DESC LIMIT ${where.param(checkedLimit(query.limit))}`;
     return (await this.pool.query<StoredIncident>(sql, where.values)).rows;
+  }
+
+  async incidentCounts(): Promise<IncidentCount[]> {
+    const sql = 'SELECT status, severity, count(*) AS count FROM incidents GROUP BY status, severity ORDER BY status, severity';
+    return (await this.pool.query<IncidentCount>(sql)).rows;
   }
 
   async createToken(token: TokenRecord): Promise<StoredToken> {

@@ -4,11 +4,13 @@
  */
 import { AUDIT_GENESIS_HASH, auditHash } from './audit.js';
 import type {
+  AlertHistogramQuery,
   AlertQuery,
   AuditEntry,
   AuditRecord,
   EventQuery,
   EventRecord,
+  IncidentQuery,
   IncidentRecord,
   RecordQuery,
   SerializedEventRecord,
@@ -50,6 +52,20 @@ export function checkedIncidentTimes(incident: IncidentRecord): [first: number, 
 export function checkedLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`limit must be a non-negative integer, got ${String(limit)}`);
   return limit;
+}
+
+/** An incident listing's keyset (`before`), checked: whole ms and an id, so both backends compare the same numbers. */
+export function checkedIncidentKeyset(before: NonNullable<IncidentQuery['before']>): [last: number, id: number] {
+  if (!Number.isSafeInteger(before.id)) throw new Error(`before.id must be an integer, got ${String(before.id)}`);
+  return [storedMs(before.last, 'before.last'), before.id];
+}
+
+/** A histogram's bounds in whole ms and its bucket size, checked (a bucket of less than 1 ms would divide by zero). */
+export function checkedHistogram(query: AlertHistogramQuery): AlertHistogramQuery {
+  const [from, to] = [storedMs(query.from, 'histogram from'), storedMs(query.to, 'histogram to')];
+  if (!Number.isSafeInteger(query.bucketMs) || query.bucketMs < 1)
+    throw new Error(`bucketMs must be a positive integer, got ${String(query.bucketMs)}`);
+  return { from, to, bucketMs: query.bucketMs };
 }
 
 /** `ORDER BY id …` from the query's order, never from caller text. */

@@ -8,6 +8,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import {
   checkedEventTime,
+  checkedHistogram,
+  checkedIncidentKeyset,
   checkedIncidentTimes,
   checkedLimit,
   idOrder,
@@ -22,6 +24,8 @@ import {
 } from './records.js';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import type {
+  AlertBucket,
+  AlertHistogramQuery,
   AlertKind,
   AlertQuery,
   AlertRecord,
@@ -30,6 +34,7 @@ import type {
   EventQuery,
   EventRecord,
   SerializedEventRecord,
+  IncidentCount,
   IncidentQuery,
   IncidentRecord,
   IncidentStatus,
@@ -173,6 +178,15 @@ export class SqliteStore implements Store {
     return (this.statement(sql).all(...where.values) as AlertRow[]).map(alertOf);
   }
 
+  async alertHistogram(query: AlertHistogramQuery): Promise<AlertBucket[]> {
+    const { from, to, bucketMs } = checkedHistogram(query);
+    // Numbers are bound as REAL: the casts make the division an integer one (the bucket's number).
+    const sql = `SELECT (timestamp - CAST(@from AS INTEGER)) / CAST(@bucketMs AS INTEGER) AS n, level, count(*) AS count FROM alerts
+      WHERE timestamp >= @from AND timestamp < @to GROUP BY n, level ORDER BY n, level`;
+    const rows = this.statement(sql).all({ from, to, bucketMs }) as { n: number; level: string; count: number }[];
+    return rows.map(({ n, level, count }) => ({ bucket: from + n * bucketMs, level, count }));
+  }
+
   async setAlertIncident(alertIds: readonly number[], incidentId: number): Promise<void> {
     this.statement('UPDATE alerts SET incident_id = ? WHERE id IN (SELECT value FROM json_each(?))').run(
       incidentId,
@@ -208,8 +222,17 @@ export class SqliteStore implements Store {
     if (query.host !== undefined)
       where.and(`EXISTS (SELECT 1 FROM json_each(incidents.hosts) AS host WHERE host.value = ${where.param(query.host)})`);
     if (query.activeSince !== undefined) where.and(`last_alert >= ${where.param(query.activeSince)}`);
+    if (query.before !== undefined) {
+      const [last, id] = checkedIncidentKeyset(query.before);
+      where.and(`(last_alert, id) < (${where.param(last)}, ${where.param(id)})`);
+    }
     const sql = `SELECT * FROM incidents${where.sql} ORDER BY last_alert DESC, id DESC LIMIT ${where.param(checkedLimit(query.limit))}`;
     return (this.statement(sql).all(...where.values) as IncidentRow[]).map(incidentOf);
+  }
+
+  async incidentCounts(): Promise<IncidentCount[]> {
+    const sql = 'SELECT status, severity, count(*) AS count FROM incidents GROUP BY status, severity ORDER BY status, severity';
+    return this.statement(sql).all() as IncidentCount[];
   }
 
   async createToken(token: TokenRecord): Promise<StoredToken> {

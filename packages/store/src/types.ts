@@ -120,7 +120,34 @@ export interface IncidentQuery {
   host?: string;
   /** Incidents whose last alert is at or after this time. */
   activeSince?: number;
+  /**
+   * Keyset paging: only incidents that come after this one in the listing order, i.e. whose
+   * `(last, id)` is less than this pair (the `last` and `id` of the previous page's final incident).
+   */
+  before?: { last: number; id: number };
   limit: number;
+}
+
+/** Alerts counted per level in equal time buckets (by the alert's `timestamp`). */
+export interface AlertHistogramQuery {
+  /** The first bucket starts here (ms since the epoch); alerts from here (inclusive) to `to` (exclusive). */
+  from: number;
+  to: number;
+  bucketMs: number;
+}
+
+/** The alerts of one level in one bucket; buckets without alerts have no row. */
+export interface AlertBucket {
+  /** The bucket's start: `from + n × bucketMs`. */
+  bucket: number;
+  level: string;
+  count: number;
+}
+
+export interface IncidentCount {
+  status: IncidentStatus;
+  severity: string;
+  count: number;
 }
 
 /** `ingest`: may only send events (shippers); the others are ranked viewer < analyst < responder < admin. */
@@ -220,6 +247,8 @@ export interface Store {
   /** Stores the alerts whose dedupKey is new; resolves with those (others are ignored). */
   insertAlerts(alerts: readonly AlertRecord[]): Promise<StoredAlert[]>;
   listAlerts(query: AlertQuery): Promise<StoredAlert[]>;
+  /** Alerts counted per bucket and level (in the database: no alert is read), by bucket then level. */
+  alertHistogram(query: AlertHistogramQuery): Promise<AlertBucket[]>;
   setAlertIncident(alertIds: readonly number[], incidentId: number): Promise<void>;
 
   createIncident(incident: IncidentRecord): Promise<StoredIncident>;
@@ -227,6 +256,8 @@ export interface Store {
   updateIncident(id: number, incident: IncidentRecord): Promise<StoredIncident | undefined>;
   getIncident(id: number): Promise<StoredIncident | undefined>;
   listIncidents(query: IncidentQuery): Promise<StoredIncident[]>;
+  /** Incidents counted by status and severity (counted in the database: no incident is read). */
+  incidentCounts(): Promise<IncidentCount[]>;
 
   createToken(token: TokenRecord): Promise<StoredToken>;
   /** The unrevoked token with this hash. */

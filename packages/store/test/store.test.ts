@@ -333,6 +333,104 @@ function storeSuite(backend: Backend): void {
     assert.equal((await store.getIncident(older.id))?.title, 'old');
   });
 
+  test('incidents: keyset paging by (last, id) lists every incident once, ties on last included', async () => {
+    const { store } = await fresh();
+    // Four incidents share each `last`, so pages split ties and only the id tells them apart.
+    for (const n of range(1, 23))
+      await store.createIncident(
+        incident({ title: `i${n}`, status: n % 3 === 0 ? 'resolved' : 'new', last: BASE_TIME + Math.floor(n / 4) * 1000 }),
+      );
+    const all = await store.listIncidents({ limit: 100 });
+    assert.equal(all.length, 23);
+    const pages = async (query: { status?: 'resolved' }): Promise<string[][]> => {
+      const out: string[][] = [];
+      let before: { last: number; id: number } | undefined;
+      for (;;) {
+        const page = await store.listIncidents({ ...query, before, limit: 5 });
+        if (page.length > 0) out.push(page.map((i) => i.title));
+        if (page.length < 5) return out;
+        before = { last: page.at(-1)!.last, id: page.at(-1)!.id };
+      }
+    };
+    const paged = await pages({});
+    assert.deepEqual(
+      paged.map((page) => page.length),
+      [5, 5, 5, 5, 3],
+    );
+    assert.deepEqual(
+      paged.flat(),
+      all.map((i) => i.title),
+    );
+    const resolved = (await store.listIncidents({ status: 'resolved', limit: 100 })).map((i) => i.title);
+    assert.equal(resolved.length, 7);
+    assert.deepEqual((await pages({ status: 'resolved' })).flat(), resolved);
+    const [first, second] = all;
+    assert.equal(first!.last, second!.last, 'the newest two share their last alert');
+    assert.deepEqual(
+      (await store.listIncidents({ before: { last: first!.last, id: first!.id }, limit: 1 })).map((i) => i.id),
+      [second!.id],
+    );
+    assert.deepEqual(await store.listIncidents({ before: { last: BASE_TIME, id: 1 }, limit: 10 }), []);
+    await assert.rejects(store.listIncidents({ before: { last: Number.NaN, id: 1 }, limit: 10 }), /before\.last/);
+    await assert.rejects(store.listIncidents({ before: { last: BASE_TIME, id: 1.5 }, limit: 10 }), /before\.id/);
+  });
+
+  test('incidents: counted by status and severity', async () => {
+    const { store } = await fresh();
+    assert.deepEqual(await store.incidentCounts(), []);
+    const made: [IncidentRecord['status'], string][] = [
+      ['new', 'high'],
+      ['new', 'high'],
+      ['new', 'critical'],
+      ['investigating', 'high'],
+      ['resolved', 'low'],
+      ['resolved', 'low'],
+      ['false_positive', 'medium'],
+    ];
+    for (const [status, severity] of made) await store.createIncident(incident({ status, severity }));
+    const expected = new Map<string, number>();
+    for (const [status, severity] of made) expected.set(`${status}/${severity}`, (expected.get(`${status}/${severity}`) ?? 0) + 1);
+    const counts = await store.incidentCounts();
+    assert.deepEqual(new Map(counts.map((c) => [`${c.status}/${c.severity}`, c.count])), expected);
+    assert.ok(counts.every((c) => typeof c.count === 'number'));
+  });
+
+  test('alerts: counted per level in time buckets, from inclusive, to exclusive, empty buckets left out', async () => {
+    const { store } = await fresh();
+    const hour = 3_600_000;
+    const from = BASE_TIME;
+    const at: [offset: number, level: string][] = [
+      [-1, 'high'], // before the first bucket
+      [0, 'high'], // on the first bucket's start
+      [hour - 1, 'high'],
+      [hour - 1, 'critical'],
+      [hour, 'low'], // the second bucket's start
+      [3 * hour + 5, 'critical'],
+      [3 * hour + 6, 'critical'],
+      [4 * hour - 1, 'medium'],
+      [4 * hour, 'critical'], // on `to`: left out
+    ];
+    await store.insertAlerts(at.map(([offset, level], i) => alert(`h${i}`, { timestamp: from + offset, level })));
+    const rows = await store.alertHistogram({ from, to: from + 4 * hour, bucketMs: hour });
+    const sorted = [...rows].sort((a, b) => a.bucket - b.bucket || (a.level < b.level ? -1 : 1));
+    assert.deepEqual(rows, sorted, 'by bucket, then level');
+    assert.deepEqual(sorted, [
+      { bucket: from, level: 'critical', count: 1 },
+      { bucket: from, level: 'high', count: 2 },
+      { bucket: from + hour, level: 'low', count: 1 },
+      { bucket: from + 3 * hour, level: 'critical', count: 2 },
+      { bucket: from + 3 * hour, level: 'medium', count: 1 },
+    ]);
+    // Buckets start at `from` whatever it is, not at multiples of the bucket size.
+    assert.deepEqual(await store.alertHistogram({ from: from + 7, to: from + hour + 7, bucketMs: hour }), [
+      { bucket: from + 7, level: 'critical', count: 1 },
+      { bucket: from + 7, level: 'high', count: 1 },
+      { bucket: from + 7, level: 'low', count: 1 },
+    ]);
+    assert.deepEqual(await store.alertHistogram({ from: from + 10 * hour, to: from + 20 * hour, bucketMs: hour }), []);
+    await assert.rejects(store.alertHistogram({ from, to: from + hour, bucketMs: 0 }), /bucketMs/);
+  });
+
   test('tokens: found by hash until revoked, listed with their revocation', async () => {
     const { store } = await fresh();
     const token = await store.createToken({ name: 'ci', role: 'analyst', hash: 'a'.repeat(64) });

@@ -10,8 +10,9 @@ export const DEMO_HELP = `${DEMO_USAGE}
 Runs the server (as "firebreak serve" with the bundled rule pack) and loads the demo
 scenario shipped with it: the 3CX supply-chain compromise on a small company (two
 Windows workstations with Sysmon, a Linux file server with auditd and syslog), shifted
-so that it ends now. Within seconds the API shows its alerts and incidents. The
-scenario is loaded once per store; run it again on the same --data to look again.
+so that it ends now. Within seconds the web console (at /) and the API show its
+alerts and incidents. The scenario is loaded once per store; run it again on the same
+--data to look again.
 
 Options:
   --data DIR           store and uploads (default ./firebreak-data)
@@ -52,6 +53,7 @@ export async function demo(args: string[]): Promise<number> {
         : `firebreak: the demo is already in this store: ${plural(stats.events, 'event')}, ${plural(stats.alerts, 'alert')}, ${plural(stats.incidents, 'incident')}`,
       ...incidents.map((i) => `  incident ${i.id} · ${i.severity} · score ${i.score} · ${i.hosts.join(', ')}: ${i.title}`),
       'Look at it:',
+      `  in a browser: ${server.url}/ and sign in with the admin token${server.firstAdminToken ? ` ${token}` : ''}`,
       `  curl -H "Authorization: Bearer ${token}" ${server.url}/api/v1/incidents`,
       `  curl -H "Authorization: Bearer ${token}" ${server.url}/api/v1/alerts`,
       `  curl -H "Authorization: Bearer ${token}" ${server.url}/api/v1/incidents/1/graph`,

@@ -1,19 +1,20 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, parseHostPort, startServer, DEFAULTS, type HostPort, type RunningServer, type ServerOptions } from '@firebreak/server';
+import { CONSOLE_DIR } from '@firebreak/console';
 import { UsageError, parsePositiveInt, withUsage } from '../output.js';
 import { untilSignal } from './signals.js';
 
 const SERVE_USAGE =
-  'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--playbooks DIR]... [--store URL] [--tls-cert FILE --tls-key FILE] [--config FILE]';
+  'Usage: firebreak serve [--data DIR] [--listen HOST:PORT] [--rules PATH]... [--playbooks DIR]... [--store URL] [--tls-cert FILE --tls-key FILE] [--config FILE] [--no-console]';
 
 export const SERVE_HELP = `${SERVE_USAGE}
 
 Runs the Firebreak server: live ingest from every layer, Sigma detection on every event
 as it arrives (correlations included), indicator hits and behaviour drift of trusted
 applications, alerts grouped into incidents, agents and automatic response (playbooks),
-the software inventory and vendor advisories, and the REST API (OpenAPI document at
-/api/v1/openapi.json).
+the software inventory and vendor advisories, the REST API (OpenAPI document at
+/api/v1/openapi.json) and the web console at / (sign in with a token).
 
 Options:
   --data DIR           where the embedded store (SQLite) and uploads live
@@ -40,6 +41,7 @@ Options:
   --syslog-tcp HOST:PORT   receive syslog over TCP (octet counting or newlines)
   --threads N          ingest threads, which parse events and run the rules
                        (default: one per core but one)
+  --no-console         serve the API alone, without the web console at /
   -h, --help           show this help
 
 Security: every route but GET /api/v1/health needs "Authorization: Bearer TOKEN".
@@ -76,6 +78,7 @@ const OPTIONS = {
   'syslog-udp': { type: 'string' },
   'syslog-tcp': { type: 'string' },
   threads: { type: 'string' },
+  'no-console': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -121,6 +124,7 @@ export function serverOptions(values: Values): ServerOptions {
     threads: parsePositiveInt(values.threads, '--threads') ?? config.threads,
     syslog: Object.keys(syslog).length > 0 ? syslog : undefined,
     adminToken: process.env.FIREBREAK_ADMIN_TOKEN || undefined,
+    consoleDir: values['no-console'] ? undefined : CONSOLE_DIR,
   };
 }
 
@@ -147,6 +151,7 @@ export function announce(server: RunningServer, options: ServerOptions): void {
   ];
   for (const [name, address] of Object.entries(server.syslog))
     if (address) lines.push(`firebreak: syslog over ${name} on ${address.address}:${address.port}`);
+  if (options.consoleDir) lines.push(`firebreak: web console at ${server.url}/`);
   if (server.firstAdminToken)
     lines.push(`firebreak: first start: admin token (shown only now, stored hashed):`, `  ${server.firstAdminToken}`);
   process.stderr.write(lines.join('\n') + '\n');

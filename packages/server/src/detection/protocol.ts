@@ -20,6 +20,8 @@ export interface RuleListing {
   tags: string[];
   file: string | null;
   logsource: Record<string, string>;
+  /** Saved through the API (stored in the store) rather than read from a rule file. */
+  custom: boolean;
 }
 
 /** A rule match on the event at `index` of the batch it came with. */
@@ -66,6 +68,14 @@ export type FromThread =
   | ({ kind: 'detected'; seq: number } & Detected)
   | { kind: 'error'; seq: number; message: string };
 
+/** Rule YAML from elsewhere than a file: `file` names it in listings, reports and alerts. */
+export interface RuleSource {
+  file: string;
+  text: string;
+}
+
 export interface ThreadOptions {
   rules: RuleOptions;
+  /** Rules saved through the API, loaded with the files as one set. */
+  customRules?: RuleSource[];
 }

@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import {
   FirebreakEvent,
   RuleMatcher,
-  loadHuntRules,
   parseBulk,
   parseIngestBody,
   summarizeRules,
@@ -17,34 +16,18 @@ import {
 } from '@firebreak/core';
 import { objectEvent } from '@firebreak/sigma';
 import type { SerializedEventRecord } from '@firebreak/store';
-import type {
-  BulkItem,
-  Detected,
-  EventForDetection,
-  EventMatch,
-  FromThread,
-  Parsed,
-  RuleListing,
-  ThreadOptions,
-  ToThread,
-} from './protocol.js';
+import type { BulkItem, Detected, EventForDetection, EventMatch, FromThread, Parsed, ThreadOptions, ToThread } from './protocol.js';
 import { eventRecord } from './records.js';
+import { loadThreadRules, ruleListing } from './rule-loading.js';
 
 const port = parentPort!;
-const { rules } = workerData as ThreadOptions;
+const options = workerData as ThreadOptions;
 
 try {
-  const loaded = loadHuntRules(rules);
+  const loaded = loadThreadRules(options);
+  const customFiles = new Set(options.customRules?.map((source) => source.file));
   const matcher = new RuleMatcher(loaded.ruleSet);
-  const listing: RuleListing[] = loaded.ruleSet.ruleInfos.map((info) => ({
-    id: info.id ?? info.name ?? info.title,
-    title: info.title,
-    level: info.level ?? 'informational',
-    status: info.status ?? 'unknown',
-    tags: info.tags,
-    file: info.location.file ?? null,
-    logsource: { ...info.logsource } as Record<string, string>,
-  }));
+  const listing = loaded.ruleSet.ruleInfos.map((info) => ruleListing(info, customFiles.has(info.location.file ?? '')));
   port.postMessage({ kind: 'ready', summary: summarizeRules(loaded), rules: listing } satisfies FromThread);
   port.on('message', (message: ToThread) => {
     try {

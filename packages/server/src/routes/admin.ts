@@ -1,4 +1,4 @@
-/** Tokens and the audit log (admin only). */
+/** Who is calling (any token), tokens and the audit log (admin only). */
 import type { StoredToken } from '@firebreak/store';
 import { hashSecret, isTokenRole, newSecret, TOKEN_ROLES } from '../auth.js';
 import { verifyAudit } from '../audit.js';
@@ -31,6 +31,22 @@ function tokenView(token: StoredToken): Record<string, unknown> {
 
 export function adminRoutes(parts: ServerParts): Route[] {
   return [
+    {
+      method: 'GET',
+      path: '/api/v1/me',
+      permission: 'token',
+      doc: {
+        summary: 'The token the request carries: its id, name and role (any token may ask)',
+        tags: ['admin'],
+        response: {
+          schema: {
+            type: 'object',
+            properties: { token_id: { type: 'integer' }, name: { type: 'string' }, role: { enum: [...TOKEN_ROLES] } },
+          },
+        },
+      },
+      handler: async ({ principal }) => ({ json: { token_id: principal!.tokenId, name: principal!.name, role: principal!.role } }),
+    },
     {
       method: 'GET',
       path: '/api/v1/tokens',

@@ -133,7 +133,7 @@ async function ruleSearch(parts: ServerParts, body: Record<string, unknown>): Pr
   return { events, next_before: before ?? null, scanned };
 }
 
-/** The query rule, loaded like any other; without a log source it applies to every event. */
+/** The query rule, loaded like any other: Sigma requires a log source (product, category or service), which limits the events it is matched on. */
 function queryRule(text: string): RuleSet {
   const { ruleSet, files } = loadRuleSources([{ file: 'query', text }]);
   const report = files[0]!;

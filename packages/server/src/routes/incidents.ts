@@ -29,6 +29,19 @@ const incidentSchema = {
   },
 };
 
+/** `LASTMS.ID`: the last alert time (ms) and id of the incident a page ended with. */
+const PAGE_KEY = /^(-?\d{1,16})\.(\d{1,16})$/;
+
+/** The `before` of an incident listing: the `next_before` (`LASTMS.ID`) of the page before. */
+function pageKey(raw: string | null): { last: number; id: number } | undefined {
+  if (raw === null || raw === '') return undefined;
+  const match = PAGE_KEY.exec(raw);
+  const [last, id] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!Number.isSafeInteger(last) || !Number.isSafeInteger(id) || id < 1)
+    throw badRequest('"before" must be the next_before of a previous page (LASTMS.ID, e.g. 1764504000000.42)');
+  return { last, id };
+}
+
 export function incidentRoutes(parts: ServerParts): Route[] {
   return [
     {
@@ -42,16 +55,28 @@ export function incidentRoutes(parts: ServerParts): Route[] {
           status: { schema: { enum: [...INCIDENT_STATUSES] }, description: 'only this status' },
           host: { schema: { type: 'string' }, description: 'only incidents on this host' },
           limit: { schema: { type: 'integer', maximum: MAX_PAGE }, description: 'at most this many (default 100)' },
+          before: { schema: { type: 'string' }, description: 'the next page: next_before of the previous answer' },
         },
-        response: { schema: { type: 'object', properties: { incidents: { type: 'array', items: incidentSchema } } } },
+        response: {
+          schema: {
+            type: 'object',
+            properties: {
+              incidents: { type: 'array', items: incidentSchema },
+              next_before: { type: ['string', 'null'], description: 'where the next page starts (null: this page was the last)' },
+            },
+          },
+        },
       },
       handler: async ({ query }) => {
+        const limit = intParam(query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!;
         const incidents = await parts.store.listIncidents({
           status: oneOf(query.get('status'), 'status', INCIDENT_STATUSES),
           host: query.get('host') ?? undefined,
-          limit: intParam(query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!,
+          before: pageKey(query.get('before')),
+          limit,
         });
-        return { json: { incidents: incidents.map(incidentView) } };
+        const last = incidents.length === limit ? incidents.at(-1)! : undefined;
+        return { json: { incidents: incidents.map(incidentView), next_before: last ? `${last.last}.${last.id}` : null } };
       },
     },
     {
