@@ -1,5 +1,5 @@
 /** Data loading for pages: a request keyed by its inputs, reloadable, and refreshed by live events. */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get } from './api';
 import { onLive, type LiveKind } from './live';
 
@@ -116,4 +116,16 @@ export function usePaged<T, C>(
   }, [JSON.stringify(key), version]);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
   return { rows: state.rows, complete: state.complete, error: state.error, reload };
+}
+
+/**
+ * The rows whose text contains `filter` (case-insensitive). Each row's text is made once per load,
+ * not once per keystroke: a keystroke over 10,000 rows is one pass of `includes`.
+ */
+export function useTextFilter<T>(rows: T[], textOf: (row: T) => string, filter: string): T[] {
+  const searchable = useMemo(() => rows.map((row) => ({ row, text: textOf(row).toLowerCase() })), [rows]);
+  return useMemo(() => {
+    const needle = filter.trim().toLowerCase();
+    return needle ? searchable.filter((s) => s.text.includes(needle)).map((s) => s.row) : rows;
+  }, [searchable, filter]);
 }

@@ -1,6 +1,7 @@
 export {
   loadRules,
   loadRuleSources,
+  readRuleFiles,
   loadPlaceholders,
   ruleFiles,
   describeLogSource,

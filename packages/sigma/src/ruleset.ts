@@ -396,8 +396,12 @@ export interface LoadResult {
 
 /** Loads rule files and folders (recursively). Every file gets a report; broken ones are left out. */
 export function loadRules(paths: readonly string[], options: LoadOptions = {}): LoadResult {
-  const sources = paths.flatMap(ruleFiles).map((file) => ({ file, text: readFileSync(file, 'utf8') }));
-  return loadRuleSources(sources, options);
+  return loadRuleSources(readRuleFiles(paths), options);
+}
+
+/** The rule files under `paths` (files and folders), read as sources for loadRuleSources. */
+export function readRuleFiles(paths: readonly string[]): { file: string; text: string }[] {
+  return paths.flatMap(ruleFiles).map((file) => ({ file, text: readFileSync(file, 'utf8') }));
 }
 
 /** Loads rules from strings (e.g. `{ file: 'inline', text }`). */

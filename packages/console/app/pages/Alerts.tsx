@@ -1,10 +1,10 @@
 /** Alerts: newest first, up to 10,000 at once, filtered by level, kind and host on the server and by text here. */
-import { useMemo, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { get, query, type Alert } from '../api';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { ErrorBox, KeyValues, LevelBadge, PageHeader } from '../components/ui';
 import { levelRank, plural, text, time } from '../format';
-import { useLive, usePaged } from '../hooks';
+import { useLive, usePaged, useTextFilter } from '../hooks';
 import { replaceParams, route } from '../router';
 
 /** A small first page draws the first screen at once; the rest come in pages of the API's maximum. */
@@ -24,17 +24,28 @@ async function alertPage(
   return { rows: page.alerts, next: page.next_before ?? undefined };
 }
 
-/** What the filter box searches, lower-cased once per row rather than once per keystroke. */
+/** What the filter box searches. */
 function haystack(alert: Alert): string {
-  return `${alert.rule_title} ${alert.computer ?? ''} ${alert.tags.join(' ')} ${Object.values(alert.matched).join(' ')}`.toLowerCase();
+  return `${alert.rule_title} ${alert.computer ?? ''} ${alert.tags.join(' ')} ${Object.values(alert.matched).join(' ')}`;
 }
 
-const COLUMNS: Column<Alert>[] = [
-  { key: 'time', title: 'Time (UTC)', width: '160px', render: (a) => time(a.timestamp), sort: (a) => a.timestamp },
+/** The columns every alert list has (the incident page's list adds ATT&CK, this page the incident). */
+export const ALERT_COLUMNS: Column<Alert>[] = [
+  {
+    key: 'time',
+    title: 'Time (UTC)',
+    width: '164px',
+    render: (a) => <span class="mono">{time(a.timestamp)}</span>,
+    sort: (a) => a.timestamp,
+  },
   { key: 'level', title: 'Level', width: '104px', render: (a) => <LevelBadge level={a.level} />, sort: (a) => levelRank(a.level) },
   { key: 'rule', title: 'Rule', width: 'minmax(240px, 3fr)', render: (a) => a.rule_title, sort: (a) => a.rule_title },
   { key: 'kind', title: 'Kind', width: '96px', render: (a) => a.kind, sort: (a) => a.kind },
   { key: 'host', title: 'Host', width: 'minmax(110px, 1fr)', render: (a) => a.computer ?? '', sort: (a) => a.computer ?? '' },
+];
+
+const COLUMNS: Column<Alert>[] = [
+  ...ALERT_COLUMNS,
   {
     key: 'incident',
     title: 'Incident',
@@ -56,11 +67,7 @@ export function Alerts() {
   const [open, setOpen] = useState<Alert>();
   const loaded = usePaged(['alerts', filters], (before: number | undefined) => alertPage(filters, before), MAX_ROWS);
   useLive(['alert'], () => loaded.reload(), 2000);
-  const searchable = useMemo(() => loaded.rows.map((row) => ({ row, text: haystack(row) })), [loaded.rows]);
-  const rows = useMemo(() => {
-    const needle = filter.trim().toLowerCase();
-    return needle ? searchable.filter((s) => s.text.includes(needle)).map((s) => s.row) : loaded.rows;
-  }, [searchable, filter]);
+  const rows = useTextFilter(loaded.rows, haystack, filter);
 
   return (
     <div class="list-page">

@@ -7,10 +7,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, get, INCIDENT_STATUSES, type Agent, type Alert, type Incident, type IncidentStatus } from '../api';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { ActionButton, ErrorBox, KeyValues, LevelBadge, Loading, StatusBadge } from '../components/ui';
-import { levelRank, plural, text, time } from '../format';
+import { plural, text, time } from '../format';
 import { useGet, useLive, useLoad } from '../hooks';
 import { replaceParams, route } from '../router';
 import { can } from '../session';
+import { ALERT_COLUMNS } from './Alerts';
 import { agentFor, EvidencePanel, PendingActions, ResponsePanel, type ActionView } from './IncidentResponse';
 import { IncidentTimeline, type EventFilter, type TimelineEntry } from './IncidentTimeline';
 import { loadCytoscape, Storyline } from './Storyline';
@@ -233,24 +234,9 @@ function Tabs({ tab, open, counts }: { tab: Tab; open(tab: Tab): void; counts: R
   );
 }
 
-const ALERT_COLUMNS: Column<Alert>[] = [
-  {
-    key: 'time',
-    title: 'Time (UTC)',
-    width: '168px',
-    render: (a) => <span class="mono">{time(a.timestamp)}</span>,
-    sort: (a) => a.timestamp,
-  },
-  { key: 'level', title: 'Level', width: '100px', render: (a) => <LevelBadge level={a.level} />, sort: (a) => levelRank(a.level) },
-  { key: 'rule', title: 'Rule', width: 'minmax(260px, 3fr)', render: (a) => a.rule_title, sort: (a) => a.rule_title },
-  { key: 'kind', title: 'Kind', width: '96px', render: (a) => a.kind, sort: (a) => a.kind },
-  { key: 'host', title: 'Host', width: '120px', render: (a) => a.computer ?? '', sort: (a) => a.computer ?? '' },
-  {
-    key: 'attack',
-    title: 'ATT&CK',
-    width: 'minmax(120px, 1fr)',
-    render: (a) => attackIds(a).join(' '),
-  },
+const INCIDENT_ALERT_COLUMNS: Column<Alert>[] = [
+  ...ALERT_COLUMNS,
+  { key: 'attack', title: 'ATT&CK', width: 'minmax(120px, 1fr)', render: (a) => attackIds(a).join(' ') },
 ];
 
 function attackIds(alert: Alert): string[] {
@@ -265,7 +251,7 @@ function AlertsSection({ alerts, onShowEvents }: { alerts: Alert[]; onShowEvents
       <VirtualTable
         label="Alerts of the incident"
         rows={alerts}
-        columns={ALERT_COLUMNS}
+        columns={INCIDENT_ALERT_COLUMNS}
         rowKey={(a) => a.id}
         onOpen={(row) => setOpen(row)}
         height={height}

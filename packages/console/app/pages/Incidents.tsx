@@ -1,10 +1,10 @@
 /** Incidents: every one the store holds (paged in behind the scenes), filtered and sorted in place. */
-import { useMemo, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { get, INCIDENT_STATUSES, query, type Incident } from '../api';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { ErrorBox, LevelBadge, PageHeader, StatusBadge } from '../components/ui';
 import { ago, levelRank, plural, time } from '../format';
-import { useLive, usePaged } from '../hooks';
+import { useLive, usePaged, useTextFilter } from '../hooks';
 import { navigate, replaceParams, route } from '../router';
 
 /** A small first page draws the first screen at once; the rest come in pages of the API's maximum. */
@@ -23,9 +23,9 @@ async function incidentPage(
   return { rows: page.incidents, next: page.next_before ?? undefined };
 }
 
-/** What the filter box searches, lower-cased once per row rather than once per keystroke. */
+/** What the filter box searches. */
 function haystack(incident: Incident): string {
-  return `${incident.id} ${incident.title} ${incident.hosts.join(' ')} ${incident.severity} ${incident.status}`.toLowerCase();
+  return `${incident.id} ${incident.title} ${incident.hosts.join(' ')} ${incident.severity} ${incident.status}`;
 }
 
 const COLUMNS: Column<Incident>[] = [
@@ -63,11 +63,7 @@ export function Incidents() {
   const [filter, setFilter] = useState(params.get('q') ?? '');
   const loaded = usePaged(['incidents', status], (before: string | undefined) => incidentPage(status, before), MAX_ROWS);
   useLive(['incident'], () => loaded.reload(), 2000);
-  const searchable = useMemo(() => loaded.rows.map((row) => ({ row, text: haystack(row) })), [loaded.rows]);
-  const rows = useMemo(() => {
-    const needle = filter.trim().toLowerCase();
-    return needle ? searchable.filter((s) => s.text.includes(needle)).map((s) => s.row) : loaded.rows;
-  }, [searchable, filter]);
+  const rows = useTextFilter(loaded.rows, haystack, filter);
 
   return (
     <div class="list-page">

@@ -2,7 +2,7 @@
  * What a hunt is asked to do. Plain data, so the same options reach every worker thread, which
  * loads the rules itself.
  */
-import { loadMapping, loadPlaceholders, loadRules, type DocumentMeta, type LoadResult } from '@firebreak/sigma';
+import { loadMapping, loadPlaceholders, loadRuleSources, readRuleFiles, type DocumentMeta, type LoadResult } from '@firebreak/sigma';
 import type { FirebreakEvent } from '../event.js';
 import { LEVELS, levelRank, type DetectionLevel } from './detection.js';
 
@@ -32,10 +32,11 @@ export interface EventFilterOptions {
 }
 
 /** Loads the rules the options select. Throws for a mapping or placeholder file that cannot be used. */
-export function loadHuntRules(options: RuleOptions): LoadResult {
+export function loadHuntRules(options: RuleOptions, extraSources: readonly { file: string; text: string }[] = []): LoadResult {
   const mapping = loadMapping({ files: options.mappingFiles, raw: options.raw });
   const placeholders = options.placeholdersFile ? loadPlaceholders(options.placeholdersFile) : undefined;
-  return loadRules(options.rules, { mapping, placeholders, select: ruleSelector(options) });
+  // One set: a correlation may count rules of the extra sources (the server's custom rules) like any other.
+  return loadRuleSources([...readRuleFiles(options.rules), ...extraSources], { mapping, placeholders, select: ruleSelector(options) });
 }
 
 /** Why a rule is left out by --min-level, --status and --tags, or undefined to keep it. */
