@@ -84,7 +84,11 @@ test(
         return actions.find((a: Action) => a.type === 'block_ip' && a.fleet && a.status === 'succeeded');
       },
       20_000,
-    );
+    ).catch(async (error: Error) => {
+      const { actions } = await api('GET', '/api/v1/actions?limit=100');
+      const fleet = actions.filter((a: Action) => a.fleet).map((a: Action) => JSON.stringify(a));
+      assert.fail([error.message, ...fleet, ...lab.agentLog].join('\n'));
+    });
     assert.deepEqual(Object.keys(fleetBlock.deliveries).sort(), Object.values(lab.agentIds).sort(), 'every agent got the block');
     assert.ok(fleetBlock.params.addresses.includes(lab.c2));
     for (const host of LAB_HOSTS) assert.equal(await reach(host, lab.c2, C2_PORT), false, `${host} cannot reach the C2`);

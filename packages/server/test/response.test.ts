@@ -337,6 +337,29 @@ for (const backend of backends) {
       assert.deepEqual(sync.params, { sha256: [], addresses: [], domains: ['update.evil.example'] });
     });
 
+    test('a fleet block its agent never answered (the connection dropped) is sent again, under a new id, when the agent reconnects', async () => {
+      await t.request('POST', '/api/v1/indicators', {
+        token: t.tokens.responder,
+        body: { indicators: [{ type: 'ip', value: '198.51.100.9' }] },
+      });
+      const blocks = (a: ProtocolAgent): CommandPayload[] =>
+        a.commands.filter((c) => c.type === 'block_ip' && (c.params as { addresses: string[] }).addresses.includes('198.51.100.9'));
+      const lost = await eventually(async () => blocks(agent)[0]);
+      const closed = new Promise((resolve) => agent.socket.once('close', resolve));
+      agent.socket.close();
+      await closed;
+      agent = await ProtocolAgent.connect(t.url, enrolled);
+      const again = await eventually(async () => blocks(agent)[0]);
+      assert.equal(again.actionId, lost.actionId);
+      assert.notEqual(again.id, lost.id, 'a fresh command id: the agent may have carried out the first');
+      agent.succeed(again);
+      const action = await eventually(async () => {
+        const { json } = await t.request('GET', `/api/v1/actions/${lost.actionId}`);
+        return json.status === 'succeeded' ? json : undefined;
+      });
+      assert.equal(action.deliveries[enrolled.agent_id].status, 'succeeded');
+    });
+
     test('an indicator hit raises an ioc alert; unconfirmed, the isolation is released after release_after and the verdict-gated kill is cancelled', async () => {
       for (const yaml of IOC_PLAYBOOKS) assert.equal((await t.request('POST', '/api/v1/playbooks', { body: yaml })).status, 201);
       // The fleet has talked to this address before: a hit on it is no proof of compromise by itself.

@@ -30,7 +30,7 @@ export interface Lab {
   /** Reachability measured before the agents started: each host to the C2, host1 to host2. */
   before: { c2: Record<string, boolean>; host1ToHost2: boolean };
   c2: string;
-  /** What the agents printed (for a failing test's message). */
+  /** What the agents and the server printed (for a failing test's message). */
   agentLog: string[];
   /** Whether `from` can open a TCP connection to address:port (a node one-liner inside the host). */
   reach(from: string, address: string, port: number): Promise<boolean>;
@@ -59,7 +59,7 @@ export async function startLab(options: { sampleMs?: number; log?: (line: string
       playbooks: [PLAYBOOK_DIR],
       threads: 1,
       agentHeartbeatMs: 2000,
-      log: options.log ?? (() => undefined),
+      log: options.log ?? ((line) => agentLog.push(`server: ${line}`)),
     });
     const url = server.url;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever the API answers

@@ -106,6 +106,8 @@ export class ActionService {
   private readonly listeners: ActionListener[] = [];
   /** Agent id → its actions waiting in `queued` (the agent is offline): a connecting agent gets them without a scan. */
   private readonly queued = new Map<string, Set<number>>();
+  /** Fleet action id → the agents it was sent to that have not answered: one reconnecting gets its command again. */
+  private readonly unanswered = new Map<number, Set<string>>();
 
   constructor(
     private readonly store: Store,
@@ -182,7 +184,26 @@ export class ActionService {
 
   /** Takes up the actions a previous run left queued for agents that were offline. */
   async restore(): Promise<void> {
-    for (const action of await this.open()) this.track(action);
+    for (const action of await this.open()) {
+      this.track(action);
+      this.trackDeliveries(action.id, action.body);
+    }
+  }
+
+  /**
+   * Sends a connecting agent the fleet commands it was sent but never answered: a command written
+   * to a connection that was dying (an agent dropped as silent) is lost, and without this its
+   * delivery — and so the fleet action — would wait forever. A fresh command id, because the first
+   * may have been carried out (its result still on the way, the agent would refuse it as a
+   * replay); fleet commands are blocks, so carrying one out twice changes nothing.
+   */
+  async resendFleet(agentId: string): Promise<void> {
+    for (const [id, agents] of this.unanswered) {
+      if (!agents.has(agentId)) continue;
+      const action = await this.current(id);
+      if (action?.body.deliveries?.[agentId]?.status !== 'sent') continue;
+      this.hub.send(agentId, { type: 'command', command: this.signer.sign(this.command(id, action.body, agentId)) });
+    }
   }
 
   /** Actions waiting for their agent to connect (sent to it when it does). */
@@ -362,7 +383,16 @@ export class ActionService {
         deliveries[agentId] = { status: 'sent', at: now };
     }
     const status: ActionStatus = Object.keys(deliveries).length === 0 ? 'succeeded' : 'sent';
-    return { ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null };
+    const sent = { ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null };
+    this.trackDeliveries(id, sent);
+    return sent;
+  }
+
+  /** Keeps the index of fleet deliveries still unanswered. */
+  private trackDeliveries(id: number, body: ActionBody): void {
+    const waiting = Object.entries(body.deliveries ?? {}).filter(([, delivery]) => delivery.status === 'sent');
+    if (body.fleet && waiting.length > 0) this.unanswered.set(id, new Set(waiting.map(([agentId]) => agentId)));
+    else this.unanswered.delete(id);
   }
 
   /** Fleet results are gathered and written together: one write per quarter second, not one per agent. */
@@ -392,13 +422,15 @@ export class ActionService {
           const failed = answered.filter((d) => d.status !== 'succeeded').length;
           const status: ActionStatus = !done ? 'sent' : failed > 0 ? 'failed' : 'succeeded';
           completed = done;
-          return {
+          const updated = {
             ...body,
             deliveries,
             status,
             completedAt: done ? Date.now() : null,
             error: failed > 0 ? `${failed} agents failed` : null,
           };
+          this.trackDeliveries(id, updated);
+          return updated;
         },
         'result',
       ).catch(() => {
