@@ -1,15 +1,3 @@
-import { EVTX_DUMP_HELP, evtxDump } from './commands/evtx-dump.js';
-import { HUNT_HELP, huntCommand } from './commands/hunt.js';
-import { METRICS_HELP, metrics } from './commands/metrics.js';
-import { SERVE_HELP, serve } from './commands/serve.js';
-import { DEMO_HELP, demo } from './commands/demo.js';
-import { AUDIT_VERIFY_HELP, auditVerify } from './commands/audit.js';
-import { AGENT_HELP, agent } from './commands/agent.js';
-import { AGENTS_LIST_HELP, ENROLL_TOKEN_HELP, agentsEnrollToken, agentsList } from './commands/agents.js';
-import { SOFTWARE_HELP, software } from './commands/software.js';
-import { ADVISORY_HELP, advisoryAdd } from './commands/advisory.js';
-import { RULES_CHECK_HELP, RULES_TEST_HELP, rulesCheck, rulesTest } from './commands/rules.js';
-import { TIMELINE_HELP, timeline } from './commands/timeline.js';
 import { UsageError, write } from './output.js';
 
 const HELP = `firebreak — read, hunt and contain across endpoints, servers and the network
@@ -40,21 +28,22 @@ Run "firebreak <command> --help" for the options of a command.`;
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  hunt: { run: huntCommand, help: HUNT_HELP },
-  timeline: { run: timeline, help: TIMELINE_HELP },
-  metrics: { run: metrics, help: METRICS_HELP },
-  'evtx dump': { run: evtxDump, help: EVTX_DUMP_HELP },
-  'rules check': { run: rulesCheck, help: RULES_CHECK_HELP },
-  'rules test': { run: rulesTest, help: RULES_TEST_HELP },
-  serve: { run: serve, help: SERVE_HELP },
-  demo: { run: demo, help: DEMO_HELP },
-  'audit verify': { run: auditVerify, help: AUDIT_VERIFY_HELP },
-  agent: { run: agent, help: AGENT_HELP },
-  'agents enroll-token': { run: agentsEnrollToken, help: ENROLL_TOKEN_HELP },
-  'agents list': { run: agentsList, help: AGENTS_LIST_HELP },
-  software: { run: software, help: SOFTWARE_HELP },
-  'advisory add': { run: advisoryAdd, help: ADVISORY_HELP },
+/** Each command's module is loaded only when it runs: `evtx dump` need not load the server to start. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  hunt: async () => (await import('./commands/hunt.js')).huntCommand,
+  timeline: async () => (await import('./commands/timeline.js')).timeline,
+  metrics: async () => (await import('./commands/metrics.js')).metrics,
+  'evtx dump': async () => (await import('./commands/evtx-dump.js')).evtxDump,
+  'rules check': async () => (await import('./commands/rules.js')).rulesCheck,
+  'rules test': async () => (await import('./commands/rules.js')).rulesTest,
+  serve: async () => (await import('./commands/serve.js')).serve,
+  demo: async () => (await import('./commands/demo.js')).demo,
+  'audit verify': async () => (await import('./commands/audit.js')).auditVerify,
+  agent: async () => (await import('./commands/agent.js')).agent,
+  'agents enroll-token': async () => (await import('./commands/agents.js')).agentsEnrollToken,
+  'agents list': async () => (await import('./commands/agents.js')).agentsList,
+  software: async () => (await import('./commands/software.js')).software,
+  'advisory add': async () => (await import('./commands/advisory.js')).advisoryAdd,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -63,9 +52,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const name = COMMANDS[`${argv[0]} ${argv[1]}`] ? `${argv[0]} ${argv[1]}` : argv[0];
-  const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}"`);
-  return command.run(argv.slice(name.split(' ').length));
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}"`);
+  return (await load())(argv.slice(name.split(' ').length));
 }
 
 main(process.argv.slice(2)).then(

@@ -21,6 +21,7 @@ export function objectEvent(object: Record<string, unknown>): SigmaEvent {
       return node;
     },
     keys: () => Object.keys(object),
+    values: () => Object.values(object),
   };
 }
 
