@@ -21,7 +21,6 @@ export function objectEvent(object: Record<string, unknown>): SigmaEvent {
       return node;
     },
     keys: () => Object.keys(object),
-    values: () => Object.values(object),
   };
 }
 

@@ -56,8 +56,6 @@ class Prefilter {
   readonly admits: Admit[][];
   /** For few, short literals: a native check that most values fail fast, before the automaton. */
   readonly gate: RegExp | undefined;
-  /** Whether the gate may run over values joined by VALUE_SEPARATOR (no literal holds it). */
-  readonly joinable: boolean;
 
   constructor(table: NeedleTable) {
     const literals = [...table.index.keys()];
@@ -65,7 +63,6 @@ class Prefilter {
     this.hits = new LiteralHits(this.matcher.size);
     this.admits = table.admits;
     this.gate = literalGate(literals);
-    this.joinable = !literals.some((l) => l.includes(VALUE_SEPARATOR));
   }
 }
 
@@ -134,20 +131,17 @@ export class Bucket {
   }
 
   /**
-   * Keyword literals may occur in any value. Their gate runs once over every value joined by a
-   * character no literal holds (so no literal can span two values): most events fail it, and only
-   * those that pass are scanned value by value.
+   * Keyword literals may occur in any value: each value goes through the gate on its own (gating
+   * them joined into one text measured slower: building that text costs more than the calls).
    */
   private scanKeywords(pf: Prefilter, ctx: EventContext, count: number): number {
-    const values = ctx.rawValues();
-    if (pf.gate && pf.joinable && !pf.gate.test(joinedText(values))) return count;
-    for (const value of values) count = this.scan(pf, value, count, !pf.joinable);
+    for (const value of ctx.rawValues()) count = this.scan(pf, value, count);
     return count;
   }
 
   /** Scans a field's value (every element of a list); an entry whose last clause it satisfies becomes a candidate. */
-  private scan(pf: Prefilter, value: unknown, count: number, gated = true): number {
-    if (value === undefined || value === null || (gated && pf.gate && !gateOpens(pf.gate, value))) return count;
+  private scan(pf: Prefilter, value: unknown, count: number): number {
+    if (value === undefined || value === null || (pf.gate && !gateOpens(pf.gate, value))) return count;
     const { hits, admits } = pf;
     hits.clear();
     scanValue(pf.matcher, value, hits);
@@ -172,7 +166,17 @@ function scanValue(matcher: LiteralMatcher, value: unknown, hits: LiteralHits): 
     return;
   }
   const text = scalarText(value);
-  if (text !== undefined && !matcher.scanAsciiFolded(text, hits)) matcher.scan(text.toLowerCase(), hits);
+  if (text !== undefined && !matcher.scanAsciiFolded(text, hits)) matcher.scan(prefilterFold(text), hits);
+}
+
+/**
+ * Text as the prefilter compares it: lowercased, and the long s (ſ) folded to `s`, since a
+ * case-insensitive regular expression's `s` matches it (RE2's case folding) where lowercasing
+ * leaves it. Folding more than the rules do only admits more candidates; their tests decide.
+ */
+function prefilterFold(text: string): string {
+  const lower = text.toLowerCase();
+  return lower.includes('\u017f') ? lower.replace(/\u017f/g, 's') : lower;
 }
 
 /** Literals a gate may hold: beyond this total length the automaton alone is cheaper and bounded. */
@@ -181,7 +185,7 @@ const GATE_MAX_LENGTH = 1024;
 /**
  * A regular expression that matches wherever one of the (lowercase, ASCII) literals occurs in the
  * lowercased text, tested on the text as it is: each literal character becomes the class of every
- * character whose lowercase starts with it (`k` also matches the Kelvin sign, `i` also `İ`), so the
+ * character whose `prefilterFold` starts with it (`k` also matches the Kelvin sign, `i` also `İ`, `s` the long s), so the
  * gate never closes on text the automaton would admit. Literals with other characters get no gate:
  * lowercasing them can depend on their neighbours or change their length.
  */
@@ -191,7 +195,7 @@ function literalGate(literals: string[]): RegExp | undefined {
   return new RegExp(literals.map((l) => [...l].map(charClass).join('')).join('|'));
 }
 
-/** For each character, every UTF-16 unit whose lowercase starts with it (built once). */
+/** For each character, every UTF-16 unit whose `prefilterFold` starts with it (built once). */
 let upperForms: Map<string, string[]> | undefined;
 
 function charClass(c: string): string {
@@ -200,7 +204,7 @@ function charClass(c: string): string {
     for (let unit = 0; unit < 0x10000; unit++) {
       if (unit >= 0xd800 && unit <= 0xdfff) continue;
       const original = String.fromCharCode(unit);
-      const lower = original.toLowerCase();
+      const lower = prefilterFold(original);
       if (lower === original) continue;
       const first = lower[0]!;
       const list = upperForms.get(first) ?? [];
@@ -211,22 +215,6 @@ function charClass(c: string): string {
   const forms = [c, ...(upperForms.get(c) ?? [])];
   const escape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
   return forms.length === 1 ? escape(c) : `[${forms.map(escape).join('')}]`;
-}
-
-const VALUE_SEPARATOR = '\u0000';
-
-/** The text forms of every value (list elements included), one string, VALUE_SEPARATOR between them. */
-function joinedText(values: Iterable<unknown>): string {
-  const parts: string[] = [];
-  const add = (value: unknown): void => {
-    if (Array.isArray(value)) for (const item of value) add(item);
-    else {
-      const text = scalarText(value);
-      if (text !== undefined) parts.push(text);
-    }
-  };
-  for (const value of values) add(value);
-  return parts.join(VALUE_SEPARATOR);
 }
 
 function gateOpens(gate: RegExp, value: unknown): boolean {

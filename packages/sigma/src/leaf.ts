@@ -88,7 +88,7 @@ function buildLeaf(spec: FieldSpec, field: string, values: Scalar[], options: Le
       test,
       requirement: valuesRequirement(
         spec.all,
-        values.map((v) => regexNeedles(field, String(v), flags.i)),
+        values.map((v) => regexNeedles(field, String(v))),
       ),
     };
   }
@@ -248,8 +248,8 @@ function cidrLeaf(field: string, value: Scalar): Test {
 }
 
 /** A regex's required literal as a prefilter needle (anywhere in the value). */
-function regexNeedles(field: string, pattern: string, caseInsensitive: boolean): Clause | undefined {
-  const text = requiredLiteral(pattern, caseInsensitive);
+function regexNeedles(field: string, pattern: string): Clause | undefined {
+  const text = requiredLiteral(pattern);
   return text === undefined ? undefined : [{ field, text, placement: 'anywhere' }];
 }
 

@@ -11,6 +11,7 @@
  * character (as in JavaScript and Python), not PCRE's vertical-whitespace class.
  */
 import { RE2JS, RE2JSSyntaxException } from 're2js';
+import { minimumLength } from './regex-length.js';
 import { InvalidRuleError, UnsupportedError } from './types.js';
 
 export interface SafeRegex {
@@ -41,7 +42,10 @@ export function compileRegex(pattern: string, flags: RegexFlags = {}): SafeRegex
     throw error instanceof RE2JSSyntaxException ? classifySyntaxError(pattern, error) : error;
   }
   // RE2JS.test runs the DFA without capture tracking: about 1.5–5× faster than matcher().find().
-  return { source: pattern, test: (text) => compiled.test(text) };
+  // A text shorter than any match is refused without running it.
+  const shortest = minimumLength(translated);
+  const test = shortest === 0 ? (text: string) => compiled.test(text) : (text: string) => text.length >= shortest && compiled.test(text);
+  return { source: pattern, test };
 }
 
 /**
@@ -357,14 +361,16 @@ const LITERAL_ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', f: 
 /**
  * The longest run of literal characters every match must contain, lowercased (for the prefilter,
  * which compares lowercased text), or undefined when the pattern guarantees none. Conservative:
- * only top-level text counts; groups, classes, escapes other than escaped punctuation and `\t\n\r\f`
- * (with the letters and digits they take, as in `\x41`), anything optional and every non-ASCII
- * character break a run, and a top-level `|` means no guarantee. Case-insensitive patterns also
- * break at `k` and `s`, which RE2 folds with the Kelvin sign and the long s, where lowercasing does not.
+ * only top-level text counts, and a group whose content is plain text and which no quantifier
+ * follows (`(?:set)`, `(set)`); other groups, classes, escapes other than escaped punctuation and
+ * `\t\n\r\f` (with the letters and digits they take, as in `\x41`), anything optional and every
+ * non-ASCII character break a run, and a top-level `|` means no guarantee. Even one character is
+ * worth returning: without a literal the rule is evaluated on every event of its log source, with
+ * one only on those holding it. Case-insensitive `k` and `s` match the Kelvin sign and the long s
+ * too: the first lowercases to `k`, and the prefilter folds the second to `s` (see index-bucket).
  */
-export function requiredLiteral(pattern: string, caseInsensitive = false): string | undefined {
+export function requiredLiteral(pattern: string): string | undefined {
   const source = translateRegex(pattern);
-  const insensitive = caseInsensitive || /\(\?[a-zA-Z]*i/.test(source);
   const runs: string[] = [];
   let run = '';
   let depth = 0;
@@ -372,7 +378,7 @@ export function requiredLiteral(pattern: string, caseInsensitive = false): strin
     if (run) runs.push(run);
     run = '';
   };
-  const usable = (char: string): boolean => char.charCodeAt(0) < 128 && !(insensitive && /[ksKS]/.test(char));
+  const usable = (char: string): boolean => char.charCodeAt(0) < 128;
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
     if (c === '\\') {
@@ -392,8 +398,17 @@ export function requiredLiteral(pattern: string, caseInsensitive = false): strin
       i = classEnd(source, i);
       breakRun();
     } else if (c === '(') {
-      depth++;
-      breakRun();
+      LITERAL_GROUP.lastIndex = i;
+      const group = depth === 0 ? LITERAL_GROUP.exec(source) : null;
+      if (group) {
+        for (const char of group[1]!)
+          if (usable(char)) run += char;
+          else breakRun();
+        i = LITERAL_GROUP.lastIndex - 1;
+      } else {
+        depth++;
+        breakRun();
+      }
     } else if (c === ')') {
       depth--;
       breakRun();
@@ -410,8 +425,11 @@ export function requiredLiteral(pattern: string, caseInsensitive = false): strin
   }
   breakRun();
   const best = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
-  return best.length >= 3 ? best.toLowerCase() : undefined;
+  return best.length > 0 ? best.toLowerCase() : undefined;
 }
+
+/** A group holding plain text only, no quantifier after it: its text is as required as the text around it. */
+const LITERAL_GROUP = /\((?:\?:)?([^\\()[\]{}|.^$*+?]+)\)(?![?*+{])/y;
 
 /** The character before `at` may be absent: `?`, `*`, `{0,…}` follows it. */
 function isOptional(source: string, at: number): boolean {

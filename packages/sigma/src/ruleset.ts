@@ -113,6 +113,11 @@ interface CompiledRule {
 }
 
 /** Routing key values of an event are compared lowercased, numbers as their decimal text. */
+const ROUTING_KEYS = [...PRIMARY_KEYS, ...SECONDARY_KEYS];
+/** Entries of the route cache at most. */
+const MAX_ROUTE_CACHE = 4096;
+type RouteNode = Map<unknown, RouteNode | Bucket>;
+
 const routeValue = (v: unknown): string | undefined => stringForms(v)[0]?.toLowerCase();
 
 export class RuleSet {
@@ -120,6 +125,9 @@ export class RuleSet {
   private readonly entriesByKey = new Map<string, Entry[]>();
   private readonly owners: { rule: number; variant: number }[] = [];
   private readonly buckets = new Map<string, Bucket>();
+  /** Buckets by the routing fields' raw values, one map level per field: most events find theirs without building a key. */
+  private readonly routeCache: RouteNode = new Map();
+  private routeCacheSize = 0;
   /** Every `key=value` some entry is filed under. */
   private readonly routeValues = new Set<string>();
   private readonly context = new EventContext(objectEvent({}));
@@ -195,12 +203,31 @@ export class RuleSet {
     return { rule: rule.info, matched: variants.some((v) => v.matched), variants };
   }
 
+  /** The bucket of an event's log source (see `route`), looked up by its routing fields' raw values. */
+  private bucketFor(ctx: EventContext): Bucket {
+    let node = this.routeCache;
+    for (let k = 0; k < ROUTING_KEYS.length; k++) {
+      const raw = ctx.raw(ROUTING_KEYS[k]!);
+      if (raw !== undefined && typeof raw !== 'string' && typeof raw !== 'number') return this.route(ctx);
+      let next = node.get(raw);
+      if (next === undefined) {
+        // Crafted events with endless distinct values stop filling the cache, not matching.
+        if (this.routeCacheSize >= MAX_ROUTE_CACHE) return this.route(ctx);
+        this.routeCacheSize++;
+        node.set(raw, (next = k === ROUTING_KEYS.length - 1 ? this.route(ctx) : new Map()));
+      }
+      if (next instanceof Bucket) return next;
+      node = next;
+    }
+    return this.route(ctx);
+  }
+
   /**
    * The bucket of an event's log source: the entries filed under each routing field the event has
    * (by name, so an extra field cannot hide the one a rule is routed by) and under "any". Values no
    * rule is filed under count as "any", so crafted values cannot multiply buckets.
    */
-  private bucketFor(ctx: EventContext): Bucket {
+  private route(ctx: EventContext): Bucket {
     const primaries = this.routes(ctx, PRIMARY_KEYS);
     const secondaries = this.routes(ctx, SECONDARY_KEYS);
     const key = `${primaries.join('\u0001')}\u0000${secondaries.join('\u0001')}`;

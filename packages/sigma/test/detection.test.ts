@@ -388,3 +388,19 @@ test('rules that would expand without bound are refused quickly, not loaded', ()
   assert.match(deep.reason!, /nests deeper than/);
   assert.ok(performance.now() - started < 5000, 'refusing took too long');
 });
+
+test('routing gives the same rules whatever form the routing values take, and past the route cache', () => {
+  const rule = `title: psexec\nlogsource: { product: windows, category: process_creation }\ndetection: { s: { Image|endswith: '\\psexec.exe' }, condition: s }\n`;
+  const { ruleSet } = loadRuleSources([{ file: 'psexec.yml', text: rule }], { mapping: loadMapping() });
+  const sysmon = (eventId: unknown, channel = 'Microsoft-Windows-Sysmon/Operational'): SigmaEvent =>
+    objectEvent({ Channel: channel, EventID: eventId, Image: 'C:\\Tools\\PsExec.exe' });
+  assert.equal(ruleSet.match(sysmon(1)).length, 1);
+  assert.equal(ruleSet.match(sysmon('1')).length, 1, 'EventID as text');
+  assert.equal(ruleSet.match(sysmon(1, 'microsoft-windows-sysmon/operational')).length, 1, 'the channel in another case');
+  assert.equal(ruleSet.match(sysmon(3)).length, 0, 'a network connection is not a process creation');
+  assert.equal(ruleSet.match(sysmon([1])).length, 1, 'a list value routes as its element');
+  // Events with thousands of distinct routing values fill the cache; later ones are still routed.
+  for (let i = 0; i < 5000; i++) ruleSet.match(sysmon(1, `crafted-${i}`));
+  assert.equal(ruleSet.match(sysmon(1, 'MICROSOFT-WINDOWS-SYSMON/OPERATIONAL')).length, 1);
+  assert.equal(ruleSet.match(sysmon('1', 'crafted-99999')).length, 0);
+});

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { findFiles, sharedPath, sharedSkip } from '@firebreak/testkit';
 import { parseAllDocuments } from 'yaml';
+import { RE2JS } from 're2js';
+import { minimumLength } from '../src/regex-length.js';
 import { compileRegex, requiredLiteral, translateRegex, type RegexFlags } from '../src/regex.js';
 import { InvalidRuleError, UnsupportedError } from '../src/types.js';
 
@@ -233,17 +235,66 @@ test('requiredLiteral: the longest literal run every match contains, lowercased,
     ['\\$env:Public\\[\\s*\\d{1,3}', '$env:public['],
     ['aaab+c', 'aaab'],
     ['foo(bar|baz)quux', 'quux'],
+    ['(?i)(?:set).*&&\\s?set', 'set'],
+    ['a(?:bc)(d)e', 'abcde'],
+    ['x(bc)+', 'x'],
+    ['(?i)kerberos::', 'kerberos::'],
+    ['\\s-O\\s', '-o'],
     ['abc|def', undefined],
-    ['xy?z', undefined],
+    ['xy?z', 'x'],
     ['.{1000,}', undefined],
-    ['[abc]{5}de', undefined],
+    ['[abc]{5}de', 'de'],
+    ['[abc]{5}', undefined],
   ];
   for (const [pattern, literal] of cases) assert.equal(requiredLiteral(pattern), literal, pattern);
-  // Whatever it returns must occur (lowercased) in every text the regex matches.
-  const texts = ['RUNDLL32.EXE x,#1', 'https://1.2.0123', '$env:Public[ 12', 'aaabbbc', 'foobazquux'];
+  // Whatever it returns must occur (lowercased, the long s folded) in every text the regex matches.
+  const texts = ['RUNDLL32.EXE x,#1', 'https://1.2.0123', '$env:Public[ 12', 'aaabbbc', 'foobazquux', 'SET a&& \u017fet', 'abcde', 'xbcbc'];
   for (const [pattern, literal] of cases) {
     if (literal === undefined) continue;
     const regex = compileRegex(pattern);
-    for (const text of texts) if (regex.test(text)) assert.ok(text.toLowerCase().includes(literal), `${pattern} on ${text}`);
+    for (const text of texts)
+      if (regex.test(text))
+        assert.ok(
+          text
+            .toLowerCase()
+            .replace(/\u017f/g, 's')
+            .includes(literal),
+          `${pattern} on ${text}`,
+        );
+  }
+});
+
+test('minimumLength: the fewest code units a match needs, never more', () => {
+  const cases: [string, number][] = [
+    ['\\s[a-fA-F0-9]{64}\\s[a-fA-F0-9]{16}', 82],
+    ['(.){200,}', 200],
+    ['(a|bc)+d?', 1],
+    ['[[:alpha:]]x', 2],
+    ['[]a]b', 2],
+    ['\\Qa.b\\E', 3],
+    ['a*?b+?c??', 1],
+    ['(?P<n>ab)(?i:c)', 3],
+    ['\\x{1F600}\\pL\\p{Greek}\\101', 4],
+    ['x{', 2],
+    ['x{,3}', 0],
+    ['^\\b$', 0],
+  ];
+  for (const [pattern, length] of cases) assert.equal(minimumLength(translateRegex(pattern)), length, pattern);
+  // The bound never refuses a text the engine matches: the compiled test agrees with RE2 alone.
+  const texts = [
+    '',
+    'x',
+    'x{',
+    'ab',
+    'abc',
+    'bcbcd',
+    '\u{1F600}Aα\u0041',
+    'a'.repeat(199),
+    'a'.repeat(200),
+    ` ${'f'.repeat(64)} ${'0'.repeat(16)}`,
+  ];
+  for (const [pattern] of cases) {
+    const engine = RE2JS.compile(translateRegex(pattern));
+    for (const text of texts) assert.equal(compileRegex(pattern).test(text), engine.test(text), `${pattern} on ${JSON.stringify(text)}`);
   }
 });

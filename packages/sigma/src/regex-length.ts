@@ -1,0 +1,161 @@
+/**
+ * The fewest UTF-16 code units a text must have for an RE2 pattern to match somewhere in it. A
+ * text shorter than that cannot match, so the regex need not run: rules such as "a 64-digit hex
+ * argument then a 16-digit one" or "a command line of 1,000 characters" have no literal for the
+ * prefilter, and without this bound the engine scans every event of their log source.
+ *
+ * Conservative by construction: every matched character counts as one unit (astral ones take
+ * two), anchors and word boundaries as none, an alternation as its shortest branch, `?` and `*`
+ * as nothing and `{n,m}` as n times the atom. Input is RE2 syntax as `translateRegex` writes it,
+ * already accepted by the engine; anything unexpected gives 0 (no bound) rather than a guess.
+ */
+
+/** Bounds above this are as good as infinite (and keep products of counted repeats finite). */
+const CAP = 1 << 30;
+const REPEAT = /\{(\d+)(?:,(\d*))?\}/y;
+const POSIX_CLASS = /\[:\^?[a-z]+:\]/y;
+
+class Unexpected extends Error {}
+
+export function minimumLength(source: string): number {
+  try {
+    const parser = new LengthParser(source);
+    const length = parser.alternation();
+    return parser.done() ? length : 0;
+  } catch (error) {
+    if (error instanceof Unexpected) return 0;
+    throw error;
+  }
+}
+
+class LengthParser {
+  private at = 0;
+
+  constructor(private readonly source: string) {}
+
+  done(): boolean {
+    return this.at === this.source.length;
+  }
+
+  /** Branches separated by `|`: the shortest. */
+  alternation(): number {
+    let shortest = this.sequence();
+    while (this.source[this.at] === '|') {
+      this.at++;
+      shortest = Math.min(shortest, this.sequence());
+    }
+    return shortest;
+  }
+
+  /** Atoms with their quantifiers, up to `|`, `)` or the end: the sum. */
+  private sequence(): number {
+    let total = 0;
+    while (this.at < this.source.length && this.source[this.at] !== '|' && this.source[this.at] !== ')') {
+      total = Math.min(CAP, total + this.quantified(this.atom()));
+    }
+    return total;
+  }
+
+  /** The atom's length under the quantifier that follows it, if any (a lazy one matches as much at least). */
+  private quantified(atom: number): number {
+    const c = this.source[this.at];
+    let length: number;
+    if (c === '*' || c === '?') length = 0;
+    else if (c === '+') length = atom;
+    else if (c === '{') {
+      REPEAT.lastIndex = this.at;
+      const repeat = REPEAT.exec(this.source);
+      if (!repeat) return atom; // a literal `{`, read as the next atom
+      this.at = REPEAT.lastIndex - 1;
+      length = Math.min(CAP, atom * Number(repeat[1]));
+    } else return atom;
+    this.at++;
+    if (this.source[this.at] === '?') this.at++;
+    return length;
+  }
+
+  private atom(): number {
+    const c = this.source[this.at++]!;
+    switch (c) {
+      case '(':
+        return this.group();
+      case '[':
+        this.skipClass();
+        return 1;
+      case '\\':
+        return this.escape();
+      case '^':
+      case '$':
+        return 0;
+      case '*':
+      case '+':
+      case '?':
+        throw new Unexpected(); // a quantifier of a quantifier: RE2 refuses it, so this is no syntax we know
+      default: {
+        // A literal `{` that starts no repeat, a `.`, any other character: one code point.
+        REPEAT.lastIndex = this.at - 1;
+        if (c === '{' && REPEAT.test(this.source)) throw new Unexpected();
+        const code = c.charCodeAt(0);
+        if (code >= 0xd800 && code < 0xdc00) this.at++;
+        return 1;
+      }
+    }
+  }
+
+  /** After `(`: flags alone match nothing; any other group is its alternation. */
+  private group(): number {
+    if (this.source[this.at] === '?') {
+      const flags = /\?[a-zA-Z-]*\)/y;
+      flags.lastIndex = this.at;
+      if (flags.exec(this.source)) {
+        this.at = flags.lastIndex;
+        return 0;
+      }
+      const opening = /\?(?:[a-zA-Z-]*:|P?<[A-Za-z_]\w*>)/y;
+      opening.lastIndex = this.at;
+      if (!opening.exec(this.source)) throw new Unexpected();
+      this.at = opening.lastIndex;
+    }
+    const length = this.alternation();
+    if (this.source[this.at++] !== ')') throw new Unexpected();
+    return length;
+  }
+
+  /** After `[`: to the `]` that closes the class (a leading `]` and `[:name:]` are part of it). */
+  private skipClass(): void {
+    if (this.source[this.at] === '^') this.at++;
+    if (this.source[this.at] === ']') this.at++;
+    while (this.at < this.source.length) {
+      const c = this.source[this.at];
+      if (c === ']') {
+        this.at++;
+        return;
+      }
+      POSIX_CLASS.lastIndex = this.at;
+      if (c === '[' && POSIX_CLASS.exec(this.source)) this.at = POSIX_CLASS.lastIndex;
+      else this.at += c === '\\' ? 2 : 1;
+    }
+    throw new Unexpected();
+  }
+
+  /** After `\`: anchors and boundaries match nothing, `\Q…\E` its text, other escapes one character. */
+  private escape(): number {
+    const c = this.source[this.at++];
+    if (c === undefined) throw new Unexpected();
+    if ('bBAz'.includes(c)) return 0;
+    if (c === 'Q') {
+      const end = this.source.indexOf('\\E', this.at);
+      const text = this.source.slice(this.at, end < 0 ? undefined : end);
+      this.at = end < 0 ? this.source.length : end + 2;
+      return [...text].length;
+    }
+    // Operands: `\x{263a}`, `\x41`, `\pL`, `\p{Greek}`, octal `\123`.
+    if (c === 'x' || c === 'p' || c === 'P') {
+      const operand = c === 'x' ? /\{[^}]*\}|[0-9A-Fa-f]{0,2}/y : /\{[^}]*\}|[A-Za-z]/y;
+      operand.lastIndex = this.at;
+      if (!operand.exec(this.source)) throw new Unexpected();
+      this.at = operand.lastIndex;
+    } else if (/[0-7]/.test(c)) while (/[0-7]/.test(this.source[this.at] ?? '')) this.at++;
+    return 1;
+  }
+}
