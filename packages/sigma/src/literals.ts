@@ -124,7 +124,7 @@ export class LiteralMatcher {
   private run(text: string, hits: LiteralHits, fold: boolean): boolean {
     const last = text.length - 1;
     if (this.outStart[1] > 0) this.reportEmptyNeedles(text.length, hits);
-    const { firstOutput, nextOutput, depth, outStart, outNeedles } = this;
+    const { firstOutput, denseRow, dense } = this;
     let state = ROOT;
     for (let i = 0; i <= last; i++) {
       let unit = text.charCodeAt(i);
@@ -132,15 +132,23 @@ export class LiteralMatcher {
         if (unit >= ASCII) return false;
         if (unit >= 65 && unit <= 90) unit |= 32;
       }
-      state = this.transition(state, unit);
-      for (let found = firstOutput[state]; found !== ROOT; found = nextOutput[found]) {
-        const starts = depth[found] === i + 1;
-        const ends = i === last;
-        const flags = ANYWHERE | (starts ? PREFIX : 0) | (ends ? SUFFIX : 0) | (starts && ends ? EXACT : 0);
-        for (let k = outStart[found]; k < outStart[found + 1]; k++) hits.mark(outNeedles[k], flags);
-      }
+      // The dense row, inline: most text stays near the root, where every state has one.
+      const row = denseRow[state];
+      state = row >= 0 && unit < ASCII ? dense[row * ASCII + unit] : this.transition(state, unit);
+      if (firstOutput[state] !== ROOT) this.report(state, i, last, hits);
     }
     return true;
+  }
+
+  /** Marks the needles ending at text position `i` in `state` (and on its output chain). */
+  private report(state: number, i: number, last: number, hits: LiteralHits): void {
+    const { firstOutput, nextOutput, depth, outStart, outNeedles } = this;
+    for (let found = firstOutput[state]; found !== ROOT; found = nextOutput[found]) {
+      const starts = depth[found] === i + 1;
+      const ends = i === last;
+      const flags = ANYWHERE | (starts ? PREFIX : 0) | (ends ? SUFFIX : 0) | (starts && ends ? EXACT : 0);
+      for (let k = outStart[found]; k < outStart[found + 1]; k++) hits.mark(outNeedles[k], flags);
+    }
   }
 
   /** The empty needle occurs everywhere, and is the whole text only when the text is empty. */
