@@ -56,6 +56,10 @@ class Prefilter {
   readonly admits: Admit[][];
   /** For few, short literals: a native check that most values fail fast, before the automaton. */
   readonly gate: RegExp | undefined;
+  /** Strings shorter than this cannot hold a literal (0 when a literal is not ASCII: lowercasing may lengthen text). */
+  readonly shortest: number;
+  /** Whether the text of a number or boolean can hold a literal. */
+  readonly scalars: boolean;
 
   constructor(table: NeedleTable) {
     const literals = [...table.index.keys()];
@@ -63,6 +67,8 @@ class Prefilter {
     this.hits = new LiteralHits(this.matcher.size);
     this.admits = table.admits;
     this.gate = literalGate(literals);
+    this.shortest = literals.some((l) => /[^\x00-\x7f]/.test(l)) ? 0 : Math.min(...literals.map((l) => l.length));
+    this.scalars = literals.some((l) => SCALAR_TEXT.test(l));
   }
 }
 
@@ -141,7 +147,10 @@ export class Bucket {
 
   /** Scans a field's value (every element of a list); an entry whose last clause it satisfies becomes a candidate. */
   private scan(pf: Prefilter, value: unknown, count: number): number {
-    if (value === undefined || value === null || (pf.gate && !gateOpens(pf.gate, value))) return count;
+    if (value === undefined || value === null) return count;
+    // Values that cannot hold a literal skip the gate and the automaton (most keyword scans end here).
+    if (typeof value === 'string' ? value.length < pf.shortest : !pf.scalars && !Array.isArray(value)) return count;
+    if (pf.gate && !gateOpens(pf.gate, value)) return count;
     const { hits, admits } = pf;
     hits.clear();
     scanValue(pf.matcher, value, hits);
@@ -178,6 +187,12 @@ function prefilterFold(text: string): string {
   const lower = text.toLowerCase();
   return lower.includes('\u017f') ? lower.replace(/\u017f/g, 's') : lower;
 }
+
+/**
+ * Every character the text of a number or boolean can hold ("-1.5e-7", "Infinity", "NaN", "true",
+ * "false", lowercased): a literal with any other character never occurs in one.
+ */
+const SCALAR_TEXT = /^[0-9.+\-einfityaruls]*$/;
 
 /** Literals a gate may hold: beyond this total length the automaton alone is cheaper and bounded. */
 const GATE_MAX_LENGTH = 1024;

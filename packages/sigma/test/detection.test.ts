@@ -342,6 +342,12 @@ test('the prefilter keeps rules whose literals only case folding or escapes reve
     [`sel:\n  F|contains: 'a\u{1f600}b'\ncondition: sel`, { F: 'xa\u{1f600}bx' }],
     [`sel:\n  F|contains: '\u0130x'\ncondition: sel`, { F: '\u0130x' }],
     [`sel:\n  F|cased|contains: '\u03a3'\ncondition: sel`, { F: '\u0391\u03a3' }],
+    // Lowercasing lengthens İ: a shorter value can still hold the literal.
+    [`sel:\n  F|contains: 'i\u0307x'\ncondition: sel`, { F: '\u0130x' }],
+    // Numbers and booleans are scanned as their text where a literal could occur in it.
+    [`sel:\n  F|contains: '12'\ncondition: sel`, { F: 3412 }],
+    [`sel:\n  F: 'TRUE'\ncondition: sel`, { F: true }],
+    [`kw:\n  - '-1.5e-7'\ncondition: kw`, { F: -1.5e-7 }],
   ];
   for (const [detection, event] of cases) assert.equal(firesExactly(compileRule(detection), objectEvent(event)), true, detection);
 });
