@@ -360,6 +360,20 @@ for (const backend of backends) {
       assert.equal(action.deliveries[enrolled.agent_id].status, 'succeeded');
     });
 
+    test('actions by status: the newest in that status, however many newer ones are in another', async () => {
+      const all = (await t.request('GET', '/api/v1/actions?limit=500', { token: t.tokens.viewer })).json.actions as Action[];
+      const older = all.find((a) => a.status !== all[0]!.status)!;
+      assert.ok(older, 'the earlier tests left actions in two statuses');
+      const { json } = await t.request('GET', `/api/v1/actions?status=${older.status}&limit=1`, { token: t.tokens.viewer });
+      assert.deepEqual(
+        json.actions.map((a: Action) => a.id),
+        [older.id],
+      );
+      const wrong = await t.request('GET', '/api/v1/actions?status=done', { token: t.tokens.viewer });
+      assert.equal(wrong.status, 400);
+      assert.match(wrong.json.error, /status must be one of pending_approval/);
+    });
+
     test('an indicator hit raises an ioc alert; unconfirmed, the isolation is released after release_after and the verdict-gated kill is cancelled', async () => {
       for (const yaml of IOC_PLAYBOOKS) assert.equal((await t.request('POST', '/api/v1/playbooks', { body: yaml })).status, 201);
       // The fleet has talked to this address before: a hit on it is no proof of compromise by itself.

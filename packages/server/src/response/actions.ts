@@ -20,6 +20,8 @@ import type { AgentHub } from './hub.js';
 const ACTION = 'action';
 /** A command not carried out within this long is refused by the agent. */
 const COMMAND_TTL_MS = 10 * 60 * 1000;
+/** Actions a status filter reads at most per request (a fleet's whole history is far fewer). */
+const MAX_STATUS_SCAN = 100_000;
 /** Fleet deliveries are written together at most this often (500 agents answer within a second). */
 const DELIVERY_FLUSH_MS = 250;
 
@@ -177,9 +179,20 @@ export class ActionService {
     return this.get(id);
   }
 
-  async list(options: { incidentId?: number; limit: number; beforeId?: number }): Promise<Action[]> {
+  /** Newest first; with a status, the newest `limit` in that status (older pages are read until they are found). */
+  async list(options: { incidentId?: number; limit: number; beforeId?: number; status?: ActionStatus }): Promise<Action[]> {
     const tag = options.incidentId === undefined ? undefined : incidentTag(options.incidentId);
-    return this.store.listRecords<ActionBody>(ACTION, { tag, limit: options.limit, beforeId: options.beforeId, order: 'desc' });
+    const { status, limit } = options;
+    if (status === undefined) return this.store.listRecords<ActionBody>(ACTION, { tag, limit, beforeId: options.beforeId, order: 'desc' });
+    const out: Action[] = [];
+    for (let beforeId = options.beforeId, scanned = 0; out.length < limit && scanned < MAX_STATUS_SCAN;) {
+      const page = await this.store.listRecords<ActionBody>(ACTION, { tag, limit: 1000, beforeId, order: 'desc' });
+      out.push(...page.filter((action) => action.body.status === status));
+      scanned += page.length;
+      if (page.length < 1000) break;
+      beforeId = page.at(-1)!.id;
+    }
+    return out.slice(0, limit);
   }
 
   /** Takes up the actions a previous run left queued for agents that were offline. */

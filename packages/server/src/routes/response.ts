@@ -8,7 +8,7 @@ import { parseJson } from '../http/body.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { checkedInt, idParam, intParam, MAX_PAGE, objectBody, optionalString } from '../http/params.js';
 import type { Route } from '../http/router.js';
-import { actionView, ACTION_STATUSES } from '../response/actions.js';
+import { actionView, ACTION_STATUSES, type ActionStatus } from '../response/actions.js';
 import { agentView } from '../response/agents.js';
 import { canonicalIndicator, indicatorView, INDICATOR_TYPES, type IndicatorType } from '../response/blocklist.js';
 import type { EvidenceBody } from '../response/service.js';
@@ -166,13 +166,16 @@ function actionRoutes(parts: ServerParts): Route[] {
       },
       handler: async (ctx) => {
         const incident = ctx.query.get('incident');
-        const status = ctx.query.get('status');
+        const status = ctx.query.get('status') ?? undefined;
+        if (status !== undefined && !(ACTION_STATUSES as readonly string[]).includes(status))
+          throw badRequest(`status must be one of ${ACTION_STATUSES.join(', ')}`);
         const list = await actions.list({
           incidentId: incident ? idParam(incident, 'incident') : undefined,
           beforeId: ctx.query.get('before') ? idParam(ctx.query.get('before')!, 'before') : undefined,
           limit: intParam(ctx.query, 'limit', { min: 1, max: MAX_PAGE, fallback: 100 })!,
+          status: status as ActionStatus | undefined,
         });
-        return { json: { actions: list.filter((a) => !status || a.body.status === status).map(actionView) } };
+        return { json: { actions: list.map(actionView) } };
       },
     },
     {
