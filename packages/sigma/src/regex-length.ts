@@ -12,8 +12,27 @@
 
 /** Bounds above this are as good as infinite (and keep products of counted repeats finite). */
 const CAP = 1 << 30;
-const REPEAT = /\{(\d+)(?:,(\d*))?\}/y;
+/** A counted repeat, `{n}`, `{n,}` or `{n,m}`; any other `{` is a literal brace in RE2. */
+export const COUNTED_REPEAT = /\{(\d+)(?:,(\d*))?\}/y;
 const POSIX_CLASS = /\[:\^?[a-z]+:\]/y;
+
+/**
+ * Index of the `]` closing the class that opens at `start` (or the text's length when none does):
+ * a `]` first in the class, escapes and `[:name:]` are part of it.
+ */
+export function classEnd(source: string, start: number): number {
+  let i = start + 1;
+  if (source[i] === '^') i++;
+  if (source[i] === ']') i++;
+  while (i < source.length) {
+    const c = source[i];
+    if (c === ']') return i;
+    POSIX_CLASS.lastIndex = i;
+    if (c === '[' && POSIX_CLASS.exec(source)) i = POSIX_CLASS.lastIndex;
+    else i += c === '\\' ? 2 : 1;
+  }
+  return source.length;
+}
 
 class Unexpected extends Error {}
 
@@ -63,10 +82,10 @@ class LengthParser {
     if (c === '*' || c === '?') length = 0;
     else if (c === '+') length = atom;
     else if (c === '{') {
-      REPEAT.lastIndex = this.at;
-      const repeat = REPEAT.exec(this.source);
+      COUNTED_REPEAT.lastIndex = this.at;
+      const repeat = COUNTED_REPEAT.exec(this.source);
       if (!repeat) return atom; // a literal `{`, read as the next atom
-      this.at = REPEAT.lastIndex - 1;
+      this.at = COUNTED_REPEAT.lastIndex - 1;
       length = Math.min(CAP, atom * Number(repeat[1]));
     } else return atom;
     this.at++;
@@ -93,10 +112,11 @@ class LengthParser {
         throw new Unexpected(); // a quantifier of a quantifier: RE2 refuses it, so this is no syntax we know
       default: {
         // A literal `{` that starts no repeat, a `.`, any other character: one code point.
-        REPEAT.lastIndex = this.at - 1;
-        if (c === '{' && REPEAT.test(this.source)) throw new Unexpected();
-        const code = c.charCodeAt(0);
-        if (code >= 0xd800 && code < 0xdc00) this.at++;
+        COUNTED_REPEAT.lastIndex = this.at - 1;
+        if (c === '{' && COUNTED_REPEAT.test(this.source)) throw new Unexpected();
+        // A surrogate pair is one character; a lone surrogate is one too, and what follows it is not part of it.
+        const next = this.source.charCodeAt(this.at);
+        if (c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) < 0xdc00 && next >= 0xdc00 && next < 0xe000) this.at++;
         return 1;
       }
     }
@@ -109,6 +129,8 @@ class LengthParser {
       flags.lastIndex = this.at;
       if (flags.exec(this.source)) {
         this.at = flags.lastIndex;
+        // `a(?i)*` repeats the `a`: a quantifier here belongs to the atom before, which is already counted.
+        if ('*+?{'.includes(this.source[this.at] ?? '')) throw new Unexpected();
         return 0;
       }
       const opening = /\?(?:[a-zA-Z-]*:|P?<[A-Za-z_]\w*>)/y;
@@ -121,21 +143,11 @@ class LengthParser {
     return length;
   }
 
-  /** After `[`: to the `]` that closes the class (a leading `]` and `[:name:]` are part of it). */
+  /** After `[`: past the `]` that closes the class. */
   private skipClass(): void {
-    if (this.source[this.at] === '^') this.at++;
-    if (this.source[this.at] === ']') this.at++;
-    while (this.at < this.source.length) {
-      const c = this.source[this.at];
-      if (c === ']') {
-        this.at++;
-        return;
-      }
-      POSIX_CLASS.lastIndex = this.at;
-      if (c === '[' && POSIX_CLASS.exec(this.source)) this.at = POSIX_CLASS.lastIndex;
-      else this.at += c === '\\' ? 2 : 1;
-    }
-    throw new Unexpected();
+    const end = classEnd(this.source, this.at - 1);
+    if (end === this.source.length) throw new Unexpected();
+    this.at = end + 1;
   }
 
   /** After `\`: anchors and boundaries match nothing, `\Q…\E` its text, other escapes one character. */

@@ -11,7 +11,7 @@
  * character (as in JavaScript and Python), not PCRE's vertical-whitespace class.
  */
 import { RE2JS, RE2JSSyntaxException } from 're2js';
-import { minimumLength } from './regex-length.js';
+import { classEnd, COUNTED_REPEAT, minimumLength } from './regex-length.js';
 import { InvalidRuleError, UnsupportedError } from './types.js';
 
 export interface SafeRegex {
@@ -398,6 +398,9 @@ export function requiredLiteral(pattern: string): string | undefined {
       i = classEnd(source, i);
       breakRun();
     } else if (c === '(') {
+      // `a(?i)*` repeats the `a` before the flags: nothing before can be counted on.
+      FLAGS_GROUP.lastIndex = i;
+      if (FLAGS_GROUP.test(source) && '*+?{'.includes(source[FLAGS_GROUP.lastIndex] ?? '')) return undefined;
       LITERAL_GROUP.lastIndex = i;
       const group = depth === 0 ? LITERAL_GROUP.exec(source) : null;
       if (group) {
@@ -416,8 +419,9 @@ export function requiredLiteral(pattern: string): string | undefined {
       if (depth === 0) return undefined;
     } else if ('.^$*+?{}'.includes(c)) {
       breakRun();
-      if (c === '{') i = source.indexOf('}', i);
-      if (i < 0) return undefined;
+      // A counted repeat is skipped; any other `{` is a literal brace, and what follows it is read on.
+      COUNTED_REPEAT.lastIndex = i;
+      if (c === '{' && COUNTED_REPEAT.test(source)) i = COUNTED_REPEAT.lastIndex - 1;
     } else if (depth === 0 && usable(c) && !isOptional(source, i + 1)) {
       run += c;
       if (isRepeated(source, i + 1)) breakRun();
@@ -427,6 +431,9 @@ export function requiredLiteral(pattern: string): string | undefined {
   const best = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
   return best.length > 0 ? best.toLowerCase() : undefined;
 }
+
+/** Inline flags alone, `(?i)`, `(?-s)`. */
+const FLAGS_GROUP = /\(\?[a-zA-Z-]*\)/y;
 
 /** A group holding plain text only, no quantifier after it: its text is as required as the text around it. */
 const LITERAL_GROUP = /\((?:\?:)?([^\\()[\]{}|.^$*+?]+)\)(?![?*+{])/y;
@@ -439,16 +446,4 @@ function isOptional(source: string, at: number): boolean {
 /** The character before `at` repeats (`+`, `{n,…}`): it is required, but what follows is not adjacent. */
 function isRepeated(source: string, at: number): boolean {
   return source[at] === '+' || source[at] === '{';
-}
-
-/** Index of the `]` closing the class that opens at `start`. */
-function classEnd(source: string, start: number): number {
-  let i = start + 1;
-  if (source[i] === '^') i++;
-  if (source[i] === ']') i++;
-  for (; i < source.length; i++) {
-    if (source[i] === '\\') i++;
-    else if (source[i] === ']') return i;
-  }
-  return source.length;
 }

@@ -348,6 +348,10 @@ test('the prefilter keeps rules whose literals only case folding or escapes reve
     [`sel:\n  F|contains: '12'\ncondition: sel`, { F: 3412 }],
     [`sel:\n  F: 'TRUE'\ncondition: sel`, { F: true }],
     [`kw:\n  - '-1.5e-7'\ncondition: kw`, { F: -1.5e-7 }],
+    // Regex syntax the literal extraction must read as RE2 does: POSIX classes, literal braces, flags then a quantifier.
+    [`sel:\n  F|re: '[[:alpha:]]abc'\ncondition: sel`, { F: 'xabc' }],
+    [`sel:\n  F|re: 'abc{|x}'\ncondition: sel`, { F: 'x}' }],
+    [`sel:\n  F|re: 'abc(?i)*'\ncondition: sel`, { F: 'ab' }],
   ];
   for (const [detection, event] of cases) assert.equal(firesExactly(compileRule(detection), objectEvent(event)), true, detection);
 });

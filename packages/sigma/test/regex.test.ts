@@ -245,10 +245,29 @@ test('requiredLiteral: the longest literal run every match contains, lowercased,
     ['.{1000,}', undefined],
     ['[abc]{5}de', 'de'],
     ['[abc]{5}', undefined],
+    // A quantifier after inline flags repeats what came before them.
+    ['abc(?i)*', undefined],
+    // A POSIX class inside a class does not end it; a literal `{` starts no repeat.
+    ['[[:alpha:]]abc', 'abc'],
+    ['abc{|x}', undefined],
+    ['{[a}]x', 'x'],
   ];
   for (const [pattern, literal] of cases) assert.equal(requiredLiteral(pattern), literal, pattern);
   // Whatever it returns must occur (lowercased, the long s folded) in every text the regex matches.
-  const texts = ['RUNDLL32.EXE x,#1', 'https://1.2.0123', '$env:Public[ 12', 'aaabbbc', 'foobazquux', 'SET a&& \u017fet', 'abcde', 'xbcbc'];
+  const texts = [
+    'RUNDLL32.EXE x,#1',
+    'https://1.2.0123',
+    '$env:Public[ 12',
+    'aaabbbc',
+    'foobazquux',
+    'SET a&& \u017fet',
+    'abcde',
+    'xbcbc',
+    'ab',
+    'xabc',
+    'x}',
+    '{ax',
+  ];
   for (const [pattern, literal] of cases) {
     if (literal === undefined) continue;
     const regex = compileRegex(pattern);
@@ -278,6 +297,11 @@ test('minimumLength: the fewest code units a match needs, never more', () => {
     ['x{', 2],
     ['x{,3}', 0],
     ['^\\b$', 0],
+    // A quantifier after inline flags repeats the atom before them; a lone surrogate is one character.
+    ['abc(?i)*', 0],
+    ['ab(?s)?', 0],
+    ['\ud83d?x', 1],
+    ['[[:alpha:]]]', 2],
   ];
   for (const [pattern, length] of cases) assert.equal(minimumLength(translateRegex(pattern)), length, pattern);
   // The bound never refuses a text the engine matches: the compiled test agrees with RE2 alone.
@@ -288,6 +312,7 @@ test('minimumLength: the fewest code units a match needs, never more', () => {
     'ab',
     'abc',
     'bcbcd',
+    'a]',
     '\u{1F600}Aα\u0041',
     'a'.repeat(199),
     'a'.repeat(200),
