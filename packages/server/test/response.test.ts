@@ -360,6 +360,31 @@ for (const backend of backends) {
       assert.equal(action.deliveries[enrolled.agent_id].status, 'succeeded');
     });
 
+    test('an action its agent never answered is sent again, under the same id, when the agent reconnects; a replay refusal is no result', async () => {
+      const created = await t.request('POST', '/api/v1/actions', {
+        token: t.tokens.responder,
+        body: { type: 'collect_evidence', agent_id: enrolled.agent_id, params: { pid: 1 } },
+      });
+      assert.equal(created.status, 201, created.text);
+      const lost = await eventually(async () => agent.commands.find((c) => c.actionId === created.json.id));
+      const closed = new Promise((resolve) => agent.socket.once('close', resolve));
+      agent.socket.close();
+      await closed;
+      agent = await ProtocolAgent.connect(t.url, enrolled);
+      const again = await eventually(async () => agent.commands.find((c) => c.actionId === created.json.id));
+      assert.equal(again.id, lost.id, 'the same command: an agent that has it refuses it as a replay');
+      agent.send({
+        type: 'result',
+        result: { commandId: again.id, actionId: again.actionId, status: 'refused', error: 'replayed command', verification: [] },
+      });
+      await agent.handled();
+      assert.equal((await t.request('GET', `/api/v1/actions/${created.json.id}`)).json.status, 'sent', 'a replay refusal is no result');
+      agent.succeed(again);
+      await eventually(async () =>
+        (await t.request('GET', `/api/v1/actions/${created.json.id}`)).json.status === 'succeeded' ? true : undefined,
+      );
+    });
+
     test('actions by status: the newest in that status, however many newer ones are in another', async () => {
       const all = (await t.request('GET', '/api/v1/actions?limit=500', { token: t.tokens.viewer })).json.actions as Action[];
       const older = all.find((a) => a.status !== all[0]!.status)!;

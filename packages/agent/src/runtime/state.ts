@@ -15,7 +15,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ActionParams } from '@firebreak/core';
+import { REPLAYED_COMMAND, type ActionParams } from '@firebreak/core';
 import { ensurePrivateDir, errorCode, isAtomicTemporary, writeFileAtomic } from './files.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/firebreak-agent';
@@ -149,7 +149,7 @@ export class AgentState {
    * memory had to forget, so it could be a replay of one of them.
    */
   async rememberCommand(id: string, expiresAt: number): Promise<void> {
-    if (this.seen.has(id)) throw new Error('replayed command');
+    if (this.seen.has(id)) throw new Error(REPLAYED_COMMAND);
     if (expiresAt <= this.forgottenUntil) {
       throw new Error(`replay memory full: cannot vouch for a command expiring at ${expiresAt}, before ids it had to forget`);
     }

@@ -156,6 +156,9 @@ export class CommandSigner {
 
 export type CommandCheck = { ok: true; command: CommandPayload } | { ok: false; reason: string };
 
+/** Why an agent refuses a command id it has seen: a server sending a command again takes this answer for "already received". */
+export const REPLAYED_COMMAND = 'replayed command';
+
 /**
  * Checks a signed command: signature by the pinned key, addressed to this agent, not expired, not
  * seen before (`seen` answers from the agent's replay memory). Clock skew of `skewMs` is tolerated.
@@ -184,7 +187,7 @@ export function verifyCommand(
   if (command.agentId !== options.agentId) return { ok: false, reason: `command for agent ${command.agentId}` };
   if (!(command.expiresAt > options.now - skew)) return { ok: false, reason: 'expired command' };
   if (command.issuedAt > options.now + skew) return { ok: false, reason: 'command issued in the future' };
-  if (options.seen(command.id)) return { ok: false, reason: 'replayed command' };
+  if (options.seen(command.id)) return { ok: false, reason: REPLAYED_COMMAND };
   return { ok: true, command };
 }
 

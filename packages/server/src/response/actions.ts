@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CommandSigner,
+  REPLAYED_COMMAND,
   type ActionParams,
   type ActionType,
   type CommandPayload,
@@ -108,6 +109,8 @@ export class ActionService {
   private readonly listeners: ActionListener[] = [];
   /** Agent id → its actions waiting in `queued` (the agent is offline): a connecting agent gets them without a scan. */
   private readonly queued = new Map<string, Set<number>>();
+  /** Agent id → its actions sent and not answered: an agent reconnecting gets their commands again. */
+  private readonly unansweredByAgent = new Map<string, Set<number>>();
   /** Fleet action id → the agents it was sent to that have not answered: one reconnecting gets its command again. */
   private readonly unanswered = new Map<number, Set<string>>();
 
@@ -200,17 +203,26 @@ export class ActionService {
     for (const action of await this.open()) {
       this.track(action);
       this.trackDeliveries(action.id, action.body);
+      this.trackSent(action);
     }
   }
 
   /**
-   * Sends a connecting agent the fleet commands it was sent but never answered: a command written
-   * to a connection that was dying (an agent dropped as silent) is lost, and without this its
-   * delivery — and so the fleet action — would wait forever. A fresh command id, because the first
-   * may have been carried out (its result still on the way, the agent would refuse it as a
-   * replay); fleet commands are blocks, so carrying one out twice changes nothing.
+   * Sends a connecting agent the commands it was sent but never answered: a command written to a
+   * connection that was dying (an agent dropped as silent) is lost, and without this its action —
+   * or its delivery, and so its fleet action — would wait forever.
    */
-  async resendFleet(agentId: string): Promise<void> {
+  async resendUnanswered(agentId: string): Promise<void> {
+    await this.resendSent(agentId);
+    await this.resendFleet(agentId);
+  }
+
+  /**
+   * Fleet commands go under a fresh command id, because the first may have been carried out (its
+   * result still on the way, the agent would refuse it as a replay); fleet commands are blocks, so
+   * carrying one out twice changes nothing.
+   */
+  private async resendFleet(agentId: string): Promise<void> {
     for (const [id, agents] of this.unanswered) {
       if (!agents.has(agentId)) continue;
       const action = await this.current(id);
@@ -286,6 +298,7 @@ export class ActionService {
     });
     if (sent) this.emit(action, 'status');
     this.track(action);
+    this.trackSent(action);
     return action;
   }
 
@@ -328,8 +341,10 @@ export class ActionService {
     const updated = await this.mutate(
       action.id,
       (body) => {
-        // Only the answer to the command sent, once: an agent refusing a replay of it must not undo its result.
+        // Only the answer to the command sent, once: an agent refusing a replay of it (the command sent
+        // again at a reconnection, or replayed by anyone) says it has it, which is no result.
         if (body.agentId !== agentId || body.commandId !== result.commandId || FINAL.has(body.status)) return body;
+        if (result.status === 'refused' && result.error === REPLAYED_COMMAND) return body;
         taken = true;
         return {
           ...body,
@@ -344,6 +359,7 @@ export class ActionService {
       'result',
     );
     if (!taken) return false;
+    this.trackSent(updated);
     await this.audit.record({ name: `agent:${updated.body.hostname ?? agentId}` }, 'action.result', `action:${action.id}`, {
       status: result.status,
       error: result.error,
@@ -399,6 +415,37 @@ export class ActionService {
     const sent = { ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null };
     this.trackDeliveries(id, sent);
     return sent;
+  }
+
+  /**
+   * An agent's own actions go under the same command id: the agent carries out a command once, so
+   * one it received already is refused as a replay (which `result` ignores), and its result comes
+   * from the agent's outbox, sent before it reads the command again.
+   */
+  private async resendSent(agentId: string): Promise<void> {
+    for (const id of [...(this.unansweredByAgent.get(agentId) ?? [])]) {
+      const action = await this.current(id);
+      const body = action?.body;
+      if (!body || body.status !== 'sent' || body.agentId !== agentId || body.commandId === null || body.sentAt === null) continue;
+      const command = {
+        ...this.command(id, body, agentId),
+        id: body.commandId,
+        issuedAt: body.sentAt,
+        expiresAt: body.sentAt + COMMAND_TTL_MS,
+      };
+      this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) });
+    }
+  }
+
+  /** Keeps the index of agent actions sent and not answered. */
+  private trackSent(action: Action): void {
+    const { agentId, status, fleet } = action.body;
+    if (fleet || agentId === null) return;
+    let ids = this.unansweredByAgent.get(agentId);
+    if (status === 'sent') {
+      if (!ids) this.unansweredByAgent.set(agentId, (ids = new Set()));
+      ids.add(action.id);
+    } else if (ids?.delete(action.id) && ids.size === 0) this.unansweredByAgent.delete(agentId);
   }
 
   /** Keeps the index of fleet deliveries still unanswered. */

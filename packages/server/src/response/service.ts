@@ -148,7 +148,7 @@ export class ResponseService implements HubHandlers {
     if (agent.isolated !== hello.isolated) await this.registry.update(agent.agentId, (a) => ({ ...a, isolated: hello.isolated }));
     this.actions.sendUnrecorded(agent.agentId, 'sync_blocks', this.blocklist.agentBlocks());
     for (const id of this.actions.queuedFor(agent.agentId)) await this.actions.dispatch(id);
-    await this.actions.resendFleet(agent.agentId);
+    await this.actions.resendUnanswered(agent.agentId);
     this.feed.publish('agent', { id: agent.agentId, hostname: agent.hostname, status: 'online' });
   }
 
