@@ -203,7 +203,6 @@ export class ActionService {
     for (const action of await this.open()) {
       this.track(action);
       this.trackDeliveries(action.id, action.body);
-      this.trackSent(action);
     }
   }
 
@@ -298,19 +297,15 @@ export class ActionService {
     });
     if (sent) this.emit(action, 'status');
     this.track(action);
-    this.trackSent(action);
     return action;
   }
 
-  /** Keeps the index of agent actions waiting in `queued` for their agent. */
+  /** Keeps the indexes of agent actions by agent: those waiting in `queued`, and those sent and not answered. */
   private track(action: Action): void {
     const { agentId, status, fleet } = action.body;
     if (fleet || agentId === null) return;
-    let ids = this.queued.get(agentId);
-    if (status === 'queued') {
-      if (!ids) this.queued.set(agentId, (ids = new Set()));
-      ids.add(action.id);
-    } else if (ids?.delete(action.id) && ids.size === 0) this.queued.delete(agentId);
+    indexByAgent(this.queued, agentId, action.id, status === 'queued');
+    indexByAgent(this.unansweredByAgent, agentId, action.id, status === 'sent');
   }
 
   /** Sends a housekeeping command that belongs to no action (the blocklist at connect). */
@@ -359,7 +354,7 @@ export class ActionService {
       'result',
     );
     if (!taken) return false;
-    this.trackSent(updated);
+    this.track(updated);
     await this.audit.record({ name: `agent:${updated.body.hostname ?? agentId}` }, 'action.result', `action:${action.id}`, {
       status: result.status,
       error: result.error,
@@ -435,17 +430,6 @@ export class ActionService {
       };
       this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) });
     }
-  }
-
-  /** Keeps the index of agent actions sent and not answered. */
-  private trackSent(action: Action): void {
-    const { agentId, status, fleet } = action.body;
-    if (fleet || agentId === null) return;
-    let ids = this.unansweredByAgent.get(agentId);
-    if (status === 'sent') {
-      if (!ids) this.unansweredByAgent.set(agentId, (ids = new Set()));
-      ids.add(action.id);
-    } else if (ids?.delete(action.id) && ids.size === 0) this.unansweredByAgent.delete(agentId);
   }
 
   /** Keeps the index of fleet deliveries still unanswered. */
@@ -527,6 +511,15 @@ export class ActionService {
   private emit(action: Action, change: 'created' | 'result' | 'status'): void {
     for (const listener of this.listeners) listener(action, change);
   }
+}
+
+/** Adds the action to or removes it from an agent's set in `index` (an emptied set goes). */
+function indexByAgent(index: Map<string, Set<number>>, agentId: string, id: number, member: boolean): void {
+  let ids = index.get(agentId);
+  if (member) {
+    if (!ids) index.set(agentId, (ids = new Set()));
+    ids.add(id);
+  } else if (ids?.delete(id) && ids.size === 0) index.delete(agentId);
 }
 
 function incidentTag(incidentId: number): string {
