@@ -15,6 +15,13 @@ const CAP = 1 << 30;
 /** A counted repeat, `{n}`, `{n,}` or `{n,m}`; any other `{` is a literal brace in RE2. */
 export const COUNTED_REPEAT = /\{(\d+)(?:,(\d*))?\}/y;
 const POSIX_CLASS = /\[:\^?[a-z]+:\]/y;
+/** Inline flags alone, `(?i)`, `(?-s)`: they match nothing, and a quantifier after them repeats the atom before. */
+export const FLAGS_GROUP = /\(\?[a-zA-Z-]*\)/y;
+/** The opening of a group with flags or a name: `(?i:`, `(?:`, `(?P<name>`, `(?<name>`. */
+const GROUP_OPENING = /\(\?(?:[a-zA-Z-]*:|P?<[A-Za-z_]\w*>)/y;
+/** The operands of `\x` (`\x41`, `\x{263a}`) and of `\p`/`\P` (`\pL`, `\p{Greek}`). */
+const HEX_OPERAND = /\{[^}]*\}|[0-9A-Fa-f]{0,2}/y;
+const CLASS_OPERAND = /\{[^}]*\}|[A-Za-z]/y;
 
 /**
  * Index of the `]` closing the class that opens at `start` (or the text's length when none does):
@@ -125,18 +132,16 @@ class LengthParser {
   /** After `(`: flags alone match nothing; any other group is its alternation. */
   private group(): number {
     if (this.source[this.at] === '?') {
-      const flags = /\?[a-zA-Z-]*\)/y;
-      flags.lastIndex = this.at;
-      if (flags.exec(this.source)) {
-        this.at = flags.lastIndex;
+      FLAGS_GROUP.lastIndex = this.at - 1;
+      if (FLAGS_GROUP.test(this.source)) {
+        this.at = FLAGS_GROUP.lastIndex;
         // `a(?i)*` repeats the `a`: a quantifier here belongs to the atom before, which is already counted.
         if ('*+?{'.includes(this.source[this.at] ?? '')) throw new Unexpected();
         return 0;
       }
-      const opening = /\?(?:[a-zA-Z-]*:|P?<[A-Za-z_]\w*>)/y;
-      opening.lastIndex = this.at;
-      if (!opening.exec(this.source)) throw new Unexpected();
-      this.at = opening.lastIndex;
+      GROUP_OPENING.lastIndex = this.at - 1;
+      if (!GROUP_OPENING.test(this.source)) throw new Unexpected();
+      this.at = GROUP_OPENING.lastIndex;
     }
     const length = this.alternation();
     if (this.source[this.at++] !== ')') throw new Unexpected();
@@ -163,7 +168,7 @@ class LengthParser {
     }
     // Operands: `\x{263a}`, `\x41`, `\pL`, `\p{Greek}`, octal `\123`.
     if (c === 'x' || c === 'p' || c === 'P') {
-      const operand = c === 'x' ? /\{[^}]*\}|[0-9A-Fa-f]{0,2}/y : /\{[^}]*\}|[A-Za-z]/y;
+      const operand = c === 'x' ? HEX_OPERAND : CLASS_OPERAND;
       operand.lastIndex = this.at;
       if (!operand.exec(this.source)) throw new Unexpected();
       this.at = operand.lastIndex;

@@ -11,7 +11,7 @@
  * character (as in JavaScript and Python), not PCRE's vertical-whitespace class.
  */
 import { RE2JS, RE2JSSyntaxException } from 're2js';
-import { classEnd, COUNTED_REPEAT, minimumLength } from './regex-length.js';
+import { classEnd, COUNTED_REPEAT, FLAGS_GROUP, minimumLength } from './regex-length.js';
 import { InvalidRuleError, UnsupportedError } from './types.js';
 
 export interface SafeRegex {
@@ -431,9 +431,6 @@ export function requiredLiteral(pattern: string): string | undefined {
   const best = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
   return best.length > 0 ? best.toLowerCase() : undefined;
 }
-
-/** Inline flags alone, `(?i)`, `(?-s)`. */
-const FLAGS_GROUP = /\(\?[a-zA-Z-]*\)/y;
 
 /** A group holding plain text only, no quantifier after it: its text is as required as the text around it. */
 const LITERAL_GROUP = /\((?:\?:)?([^\\()[\]{}|.^$*+?]+)\)(?![?*+{])/y;

@@ -112,12 +112,13 @@ interface CompiledRule {
   variants: VariantSlot[];
 }
 
-/** Routing key values of an event are compared lowercased, numbers as their decimal text. */
+/** The fields an event is routed by, one level of the route cache each. */
 const ROUTING_KEYS = [...PRIMARY_KEYS, ...SECONDARY_KEYS];
 /** Entries of the route cache at most. */
 const MAX_ROUTE_CACHE = 4096;
 type RouteNode = Map<unknown, RouteNode | Bucket>;
 
+/** Routing key values of an event are compared lowercased, numbers as their decimal text. */
 const routeValue = (v: unknown): string | undefined => stringForms(v)[0]?.toLowerCase();
 
 export class RuleSet {

@@ -112,7 +112,7 @@ export class ActionService {
   /** Agent id → its actions sent and not answered: an agent reconnecting gets their commands again. */
   private readonly unansweredByAgent = new Map<string, Set<number>>();
   /** Fleet action id → the agents it was sent to that have not answered: one reconnecting gets its command again. */
-  private readonly unanswered = new Map<number, Set<string>>();
+  private readonly unansweredFleet = new Map<number, Set<string>>();
 
   constructor(
     private readonly store: Store,
@@ -200,10 +200,7 @@ export class ActionService {
 
   /** Takes up the actions a previous run left queued for agents that were offline. */
   async restore(): Promise<void> {
-    for (const action of await this.open()) {
-      this.track(action);
-      this.trackDeliveries(action.id, action.body);
-    }
+    for (const action of await this.open()) this.track(action);
   }
 
   /**
@@ -222,7 +219,7 @@ export class ActionService {
    * carrying one out twice changes nothing.
    */
   private async resendFleet(agentId: string): Promise<void> {
-    for (const [id, agents] of this.unanswered) {
+    for (const [id, agents] of this.unansweredFleet) {
       if (!agents.has(agentId)) continue;
       const action = await this.current(id);
       if (action?.body.deliveries?.[agentId]?.status !== 'sent') continue;
@@ -300,10 +297,19 @@ export class ActionService {
     return action;
   }
 
-  /** Keeps the indexes of agent actions by agent: those waiting in `queued`, and those sent and not answered. */
+  /**
+   * Keeps the indexes a connecting agent is served from: its actions waiting in `queued`, its
+   * actions sent and not answered, and the fleet actions it was sent and has not answered.
+   */
   private track(action: Action): void {
-    const { agentId, status, fleet } = action.body;
-    if (fleet || agentId === null) return;
+    const { agentId, status, fleet, deliveries } = action.body;
+    if (fleet) {
+      const waiting = Object.keys(deliveries ?? {}).filter((agent) => deliveries![agent]!.status === 'sent');
+      if (waiting.length > 0) this.unansweredFleet.set(action.id, new Set(waiting));
+      else this.unansweredFleet.delete(action.id);
+      return;
+    }
+    if (agentId === null) return;
     indexByAgent(this.queued, agentId, action.id, status === 'queued');
     indexByAgent(this.unansweredByAgent, agentId, action.id, status === 'sent');
   }
@@ -407,9 +413,7 @@ export class ActionService {
         deliveries[agentId] = { status: 'sent', at: now };
     }
     const status: ActionStatus = Object.keys(deliveries).length === 0 ? 'succeeded' : 'sent';
-    const sent = { ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null };
-    this.trackDeliveries(id, sent);
-    return sent;
+    return { ...body, status, sentAt: now, deliveries, completedAt: status === 'succeeded' ? now : null };
   }
 
   /**
@@ -430,13 +434,6 @@ export class ActionService {
       };
       this.hub.send(agentId, { type: 'command', command: this.signer.sign(command) });
     }
-  }
-
-  /** Keeps the index of fleet deliveries still unanswered. */
-  private trackDeliveries(id: number, body: ActionBody): void {
-    const waiting = Object.entries(body.deliveries ?? {}).filter(([, delivery]) => delivery.status === 'sent');
-    if (body.fleet && waiting.length > 0) this.unanswered.set(id, new Set(waiting.map(([agentId]) => agentId)));
-    else this.unanswered.delete(id);
   }
 
   /** Fleet results are gathered and written together: one write per quarter second, not one per agent. */
@@ -466,15 +463,13 @@ export class ActionService {
           const failed = answered.filter((d) => d.status !== 'succeeded').length;
           const status: ActionStatus = !done ? 'sent' : failed > 0 ? 'failed' : 'succeeded';
           completed = done;
-          const updated = {
+          return {
             ...body,
             deliveries,
             status,
             completedAt: done ? Date.now() : null,
             error: failed > 0 ? `${failed} agents failed` : null,
           };
-          this.trackDeliveries(id, updated);
-          return updated;
         },
         'result',
       ).catch(() => {
@@ -484,6 +479,7 @@ export class ActionService {
         this.deliveryTimer ??= setTimeout(() => void this.flushDeliveries(), DELIVERY_FLUSH_MS);
         return undefined;
       });
+      if (action) this.track(action);
       if (action && completed) {
         const deliveries = Object.values(action.body.deliveries ?? {});
         await this.audit.record({ name: 'system' }, 'action.result', `action:${id}`, {
